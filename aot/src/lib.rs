@@ -1,0 +1,1 @@
+//! Ahead-of-time backend: object files, C headers and native executables.

@@ -1,0 +1,1 @@
+//! In-process engines: the reference interpreter, and (later) the Cranelift JIT and tiering.
