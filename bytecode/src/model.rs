@@ -298,7 +298,8 @@ pub enum Inst {
     Branch { op: CmpOp, a: Operand, b: Operand, target: LabelId },
     Switch { a: Operand, targets: Vec<LabelId>, default: LabelId },
     Call { d: Option<RegId>, callee: Callee, args: Vec<Operand> },
-    Tail { callee: FuncId, args: Vec<Operand> },
+    /// A tail call; to an extern it behaves as `call` then `ret` (host code cannot re-enter).
+    Tail { callee: Callee, args: Vec<Operand> },
     Fref { d: RegId, func: FuncId },
     CallI { d: Option<RegId>, handle: Operand, args: Vec<Operand>, params: Vec<Type>, ret: Option<Type> },
     Ret { a: Option<Operand> },
