@@ -1,0 +1,8 @@
+//! The `.sil` text format: lexer, parser and printer.
+
+mod lex;
+mod parse;
+mod print;
+
+pub use parse::parse;
+pub use print::{const_text, print, print_function, print_inst};
