@@ -1,1 +1,18 @@
 //! C-ABI runtime helpers shared by every engine: ByteSil math, number formatting, buffered output, traps.
+#![no_std]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+// Tests compare against std and libc's printf; the library itself stays core-only so it can be
+// archived into native executables that link nothing but the C library.
+#[cfg(test)]
+extern crate std;
+
+pub mod fmt;
+mod libm;
+pub mod math;
+pub mod out;
+pub mod sil;
+pub mod trap;
+
+pub use out::Output;
+pub use trap::TrapCode;
