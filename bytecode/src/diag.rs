@@ -14,14 +14,20 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(loc: Loc, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { loc, message: message.into() }
+        Diagnostic {
+            loc,
+            message: message.into(),
+        }
     }
 
     /// Renders for a person: the `FILE:LINE:COL: error: MESSAGE` line, then (when the source is
     /// at hand and the position known) the line itself with a caret under the column.
     pub fn render(&self, file: &str, source: Option<&str>) -> String {
         let mut out = if self.loc.is_known() {
-            format!("{}:{}:{}: error: {}\n", file, self.loc.line, self.loc.col, self.message)
+            format!(
+                "{}:{}:{}: error: {}\n",
+                file, self.loc.line, self.loc.col, self.message
+            )
         } else {
             format!("{}: error: {}\n", file, self.message)
         };

@@ -2,7 +2,7 @@
 //!
 //! Names are resolved to indices once (registers, labels, functions), so engines never look a
 //! name up while running. Literals keep the form they were written in (`Const::Int` may stand
-//! where an `f64` is expected); `types::InstTypes` says which type each operand has.
+//! where an `f64` is expected); `types::operand_types` says which type each operand is read at.
 
 use std::fmt;
 
@@ -27,7 +27,9 @@ impl Type {
 
     /// Parses a type name, case-insensitively.
     pub fn from_name(s: &str) -> Option<Type> {
-        Type::ALL.into_iter().find(|t| t.name().eq_ignore_ascii_case(s))
+        Type::ALL
+            .into_iter()
+            .find(|t| t.name().eq_ignore_ascii_case(s))
     }
 }
 
@@ -281,45 +283,154 @@ impl MemTy {
 /// One instruction.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Inst {
-    Mov { d: RegId, a: Operand },
-    Bin { op: BinOp, d: RegId, a: Operand, b: Operand },
-    Un { op: UnOp, d: RegId, a: Operand },
-    SilInt { op: SilIntOp, d: RegId, a: Operand, n: Operand },
-    SilNew { d: RegId, rho: Operand, theta: Operand },
-    SilFrom { d: RegId, re: Operand, im: Operand },
-    SilLerp { d: RegId, a: Operand, b: Operand, t: Operand },
-    Cmp { op: CmpOp, d: RegId, a: Operand, b: Operand },
-    Select { d: RegId, c: Operand, a: Operand, b: Operand },
+    Mov {
+        d: RegId,
+        a: Operand,
+    },
+    Bin {
+        op: BinOp,
+        d: RegId,
+        a: Operand,
+        b: Operand,
+    },
+    Un {
+        op: UnOp,
+        d: RegId,
+        a: Operand,
+    },
+    SilInt {
+        op: SilIntOp,
+        d: RegId,
+        a: Operand,
+        n: Operand,
+    },
+    SilNew {
+        d: RegId,
+        rho: Operand,
+        theta: Operand,
+    },
+    SilFrom {
+        d: RegId,
+        re: Operand,
+        im: Operand,
+    },
+    SilLerp {
+        d: RegId,
+        a: Operand,
+        b: Operand,
+        t: Operand,
+    },
+    Cmp {
+        op: CmpOp,
+        d: RegId,
+        a: Operand,
+        b: Operand,
+    },
+    Select {
+        d: RegId,
+        c: Operand,
+        a: Operand,
+        b: Operand,
+    },
 
-    Jmp { target: LabelId },
+    Jmp {
+        target: LabelId,
+    },
     /// `jz a, L` (`nonzero == false`) or `jnz a, L`.
-    JumpIf { nonzero: bool, a: Operand, target: LabelId },
+    JumpIf {
+        nonzero: bool,
+        a: Operand,
+        target: LabelId,
+    },
     /// `beq a, b, L` and friends.
-    Branch { op: CmpOp, a: Operand, b: Operand, target: LabelId },
-    Switch { a: Operand, targets: Vec<LabelId>, default: LabelId },
-    Call { d: Option<RegId>, callee: Callee, args: Vec<Operand> },
+    Branch {
+        op: CmpOp,
+        a: Operand,
+        b: Operand,
+        target: LabelId,
+    },
+    Switch {
+        a: Operand,
+        targets: Vec<LabelId>,
+        default: LabelId,
+    },
+    Call {
+        d: Option<RegId>,
+        callee: Callee,
+        args: Vec<Operand>,
+    },
     /// A tail call; to an extern it behaves as `call` then `ret` (host code cannot re-enter).
-    Tail { callee: Callee, args: Vec<Operand> },
-    Fref { d: RegId, func: FuncId },
-    CallI { d: Option<RegId>, handle: Operand, args: Vec<Operand>, params: Vec<Type>, ret: Option<Type> },
-    Ret { a: Option<Operand> },
-    Exit { a: Operand },
+    Tail {
+        callee: Callee,
+        args: Vec<Operand>,
+    },
+    Fref {
+        d: RegId,
+        func: FuncId,
+    },
+    CallI {
+        d: Option<RegId>,
+        handle: Operand,
+        args: Vec<Operand>,
+        params: Vec<Type>,
+        ret: Option<Type>,
+    },
+    Ret {
+        a: Option<Operand>,
+    },
+    Exit {
+        a: Operand,
+    },
     Trap,
     Nop,
 
-    Load { ty: MemTy, d: RegId, addr: Addr },
-    Store { ty: MemTy, addr: Addr, v: Operand },
-    MemSize { d: RegId },
-    MemGrow { d: RegId, a: Operand },
-    MemCopy { dst: Operand, src: Operand, n: Operand },
-    MemFill { dst: Operand, byte: Operand, n: Operand },
+    Load {
+        ty: MemTy,
+        d: RegId,
+        addr: Addr,
+    },
+    Store {
+        ty: MemTy,
+        addr: Addr,
+        v: Operand,
+    },
+    MemSize {
+        d: RegId,
+    },
+    MemGrow {
+        d: RegId,
+        a: Operand,
+    },
+    MemCopy {
+        dst: Operand,
+        src: Operand,
+        n: Operand,
+    },
+    MemFill {
+        dst: Operand,
+        byte: Operand,
+        n: Operand,
+    },
 
     /// `print`, `println`; `a == None` only for a bare `println`.
-    Print { a: Option<Operand>, precision: Option<u8>, newline: bool },
-    Putc { a: Operand },
-    Write { a: Operand, n: Operand },
-    Getc { d: RegId },
-    Clock { d: RegId },
+    Print {
+        a: Option<Operand>,
+        precision: Option<u8>,
+        newline: bool,
+    },
+    Putc {
+        a: Operand,
+    },
+    Write {
+        a: Operand,
+        n: Operand,
+    },
+    Getc {
+        d: RegId,
+    },
+    Clock {
+        d: RegId,
+    },
 }
 
 impl Inst {
@@ -342,7 +453,9 @@ impl Inst {
             Inst::Jmp { target } | Inst::JumpIf { target, .. } | Inst::Branch { target, .. } => {
                 vec![*target]
             }
-            Inst::Switch { targets, default, .. } => {
+            Inst::Switch {
+                targets, default, ..
+            } => {
                 let mut v = targets.clone();
                 v.push(*default);
                 v
@@ -431,17 +544,26 @@ impl Function {
     }
 
     pub fn find_reg(&self, name: &str) -> Option<RegId> {
-        self.regs.iter().position(|r| r.name == name).map(|i| RegId(i as u32))
+        self.regs
+            .iter()
+            .position(|r| r.name == name)
+            .map(|i| RegId(i as u32))
     }
 
     pub fn find_label(&self, name: &str) -> Option<LabelId> {
-        self.labels.iter().position(|l| l.name == name).map(|i| LabelId(i as u32))
+        self.labels
+            .iter()
+            .position(|l| l.name == name)
+            .map(|i| LabelId(i as u32))
     }
 
     /// The signature as the text format writes it, e.g. `fib(n: i64) -> i64`.
     pub fn signature(&self) -> String {
-        let params: Vec<String> =
-            self.params().iter().map(|p| format!("{}: {}", p.name, p.ty)).collect();
+        let params: Vec<String> = self
+            .params()
+            .iter()
+            .map(|p| format!("{}: {}", p.name, p.ty))
+            .collect();
         match self.ret {
             Some(t) => format!("{}({}) -> {}", self.name, params.join(", "), t),
             None => format!("{}({})", self.name, params.join(", ")),
@@ -481,7 +603,11 @@ pub const MAX_PAGES: u64 = 65536;
 
 impl Default for Memory {
     fn default() -> Memory {
-        Memory { min_pages: 0, max_pages: MAX_PAGES, loc: Loc::NONE }
+        Memory {
+            min_pages: 0,
+            max_pages: MAX_PAGES,
+            loc: Loc::NONE,
+        }
     }
 }
 
@@ -499,15 +625,24 @@ pub struct Module {
 
 impl Module {
     pub fn new(name: impl Into<String>) -> Module {
-        Module { name: name.into(), ..Module::default() }
+        Module {
+            name: name.into(),
+            ..Module::default()
+        }
     }
 
     pub fn find_func(&self, name: &str) -> Option<FuncId> {
-        self.funcs.iter().position(|f| f.name == name).map(|i| FuncId(i as u32))
+        self.funcs
+            .iter()
+            .position(|f| f.name == name)
+            .map(|i| FuncId(i as u32))
     }
 
     pub fn find_extern(&self, name: &str) -> Option<ExternId> {
-        self.externs.iter().position(|f| f.name == name).map(|i| ExternId(i as u32))
+        self.externs
+            .iter()
+            .position(|f| f.name == name)
+            .map(|i| ExternId(i as u32))
     }
 
     pub fn func(&self, id: FuncId) -> &Function {
