@@ -1,1 +1,89 @@
-fn main() {}
+//! The `vsp` command: check, run, assemble and disassemble vsp bytecode.
+
+mod error;
+mod load;
+mod run;
+
+use clap::{Parser, Subcommand};
+use error::CliError;
+use run::{EngineKind, RunOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "vsp", version, about = "A compiler toolchain for the vsp register bytecode")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a module's `main` (FILE is .sil or .silc; ARGS go to `main`).
+    Run {
+        file: PathBuf,
+        /// Arguments for `main`, written as literals (`-3`, `0x10`, `2.5`, `inf`).
+        #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
+        args: Vec<String>,
+        #[arg(long, value_enum, default_value = "jit")]
+        engine: EngineKind,
+        /// Optimisation level 0, 1 or 2 (`-O0`, `-O1`, `-O2`).
+        #[arg(short = 'O', default_value = "2", value_parser = clap::value_parser!(u8).range(0..=2))]
+        opt: u8,
+        /// Print compile and run statistics to stderr.
+        #[arg(long)]
+        stats: bool,
+    },
+    /// Parse and verify a module.
+    Check { file: PathBuf },
+    /// Assemble `.sil` text into a `.silc` binary.
+    Asm {
+        file: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Print a `.silc` (or `.sil`) module as `.sil` text.
+    Disasm { file: PathBuf },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match dispatch(cli.command) {
+        Ok(status) => ExitCode::from(status as u8),
+        Err(e) => {
+            eprint!("{}", e.render());
+            ExitCode::from(e.status() as u8)
+        }
+    }
+}
+
+fn dispatch(cmd: Command) -> Result<i32, CliError> {
+    match cmd {
+        Command::Run { file, args, engine, opt, stats } => {
+            let loaded = load::load(&file)?;
+            run::run(&loaded, &args, &RunOptions { engine, opt_level: opt, stats })
+        }
+        Command::Check { file } => {
+            load::load(&file)?;
+            Ok(0)
+        }
+        Command::Asm { file, output } => {
+            let loaded = load::load(&file)?;
+            let bytes = bytecode::encode(&loaded.module);
+            std::fs::write(&output, bytes)
+                .map_err(|err| CliError::CantWrite { path: output.display().to_string(), err })?;
+            Ok(0)
+        }
+        Command::Disasm { file } => {
+            let loaded = load::load(&file)?;
+            print!("{}", bytecode::print(&loaded.module));
+            Ok(0)
+        }
+    }
+}

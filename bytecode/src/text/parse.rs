@@ -1057,3 +1057,18 @@ fn a_b_c(c: &mut Cur, s: &Scope) -> PResult<(Operand, Operand, Operand)> {
     comma(c)?;
     Ok((a, b, s.operand(c)?))
 }
+
+/// Parses one literal as the text format writes it (`-3`, `0x10`, `2.5`, `inf`, `'A'`,
+/// `sil(1, 2)`): how `vsp run` and the REPL read arguments for `main` and calls.
+pub fn parse_literal(text: &str) -> Result<Const, String> {
+    let toks = lex_line(text, 1).map_err(|d| d.message)?;
+    let line = Line { no: 1, toks, end_col: text.chars().count() as u32 + 1 };
+    let mut c = Cur::new(&line);
+    match c.literal().map_err(|d| d.message)? {
+        Some(k) => {
+            c.end().map_err(|d| d.message)?;
+            Ok(k)
+        }
+        None => Err(format!("`{text}` is not a literal")),
+    }
+}

@@ -1,0 +1,505 @@
+//! Decodes a verified module into interpreter code, once, before it runs.
+
+use super::code::*;
+use bytecode::types::{cmp_operand_type, natural_operand_type, un_operand};
+use bytecode::{
+    BinOp, Callee, CmpOp, Function, Inst, MemTy, Module, Operand, SilIntOp, Type, UnOp,
+};
+use std::collections::HashMap;
+
+/// The value `fref` gives a function: its table index plus one, so 0 is never a handle.
+/// Every engine uses this numbering (programs may not depend on it, engines must agree).
+pub(crate) fn handle_of(func: u32) -> i64 {
+    func as i64 + 1
+}
+
+/// The function index a handle names, if it could name one (range-checked by the caller).
+pub(crate) fn func_of_handle(h: i64) -> Option<usize> {
+    usize::try_from(h.checked_sub(1)?).ok()
+}
+
+/// A decoded module: the function table that every call goes through, plus side tables.
+#[derive(Clone, Debug, Default)]
+pub struct Program {
+    pub(crate) funcs: Vec<Code>,
+    pub(crate) names: Vec<String>,
+    pub(crate) call_sites: Vec<CallSite>,
+    pub(crate) switch_tables: Vec<Box<[u32]>>,
+    /// Interned signatures: `(params, result)`.
+    pub(crate) sigs: Vec<(Vec<Type>, Option<Type>)>,
+}
+
+impl Program {
+    /// Decodes every function of a module that has passed `bytecode::verify`.
+    pub fn decode(m: &Module) -> Program {
+        let mut p = Program::default();
+        for f in &m.funcs {
+            let sig = p.intern_sig(f.param_types(), f.ret);
+            let code = FuncDecoder::new(&mut p, m, f, sig).run();
+            p.funcs.push(code);
+            p.names.push(f.name.clone());
+        }
+        p
+    }
+
+    pub(crate) fn intern_sig(&mut self, params: Vec<Type>, ret: Option<Type>) -> u32 {
+        let key = (params, ret);
+        match self.sigs.iter().position(|s| *s == key) {
+            Some(i) => i as u32,
+            None => {
+                self.sigs.push(key);
+                self.sigs.len() as u32 - 1
+            }
+        }
+    }
+
+    pub fn func_name(&self, i: usize) -> &str {
+        self.names.get(i).map_or("?", |s| s.as_str())
+    }
+}
+
+struct FuncDecoder<'a> {
+    p: &'a mut Program,
+    m: &'a Module,
+    f: &'a Function,
+    ops: Vec<Op>,
+    lines: Vec<u32>,
+    template: Vec<u64>,
+    consts: HashMap<u64, Slot>,
+    scratch: Option<Slot>,
+    sig: u32,
+}
+
+impl<'a> FuncDecoder<'a> {
+    fn new(p: &'a mut Program, m: &'a Module, f: &'a Function, sig: u32) -> Self {
+        FuncDecoder {
+            p,
+            m,
+            f,
+            ops: Vec::with_capacity(f.body.len()),
+            lines: Vec::with_capacity(f.body.len()),
+            template: vec![0; f.regs.len()],
+            consts: HashMap::new(),
+            scratch: None,
+            sig,
+        }
+    }
+
+    fn run(mut self) -> Code {
+        // Op index where each instruction starts (instructions may take 0, 1 or 2 ops).
+        let mut starts = Vec::with_capacity(self.f.body.len() + 1);
+        for inst in &self.f.body {
+            starts.push(self.ops.len() as u32);
+            let before = self.ops.len();
+            self.inst(&inst.inst);
+            let line = inst.loc.line;
+            self.lines.extend(std::iter::repeat_n(line, self.ops.len() - before));
+        }
+        starts.push(self.ops.len() as u32);
+        // Branch targets were emitted as label ids; turn them into op indices.
+        let target = |label: u32| -> u32 {
+            let pos = self.f.labels.get(label as usize).map_or(0, |l| l.pos as usize);
+            starts.get(pos).copied().unwrap_or(0)
+        };
+        for op in &mut self.ops {
+            match op {
+                Op::Jmp { t }
+                | Op::Jz { t, .. }
+                | Op::Jnz { t, .. }
+                | Op::BeqI { t, .. }
+                | Op::BneI { t, .. }
+                | Op::BltI { t, .. }
+                | Op::BleI { t, .. }
+                | Op::BltU { t, .. }
+                | Op::BleU { t, .. }
+                | Op::BeqF { t, .. }
+                | Op::BneF { t, .. }
+                | Op::BltF { t, .. }
+                | Op::BleF { t, .. } => *t = target(*t),
+                Op::Switch { table, .. } => {
+                    let tab = &mut self.p.switch_tables[*table as usize];
+                    tab.iter_mut().for_each(|t| *t = target(*t));
+                }
+                _ => {}
+            }
+        }
+        Code {
+            ops: self.ops.into(),
+            frame_template: self.template.into(),
+            num_params: self.f.num_params,
+            lines: self.lines.into(),
+            sig: self.sig,
+        }
+    }
+
+    fn emit(&mut self, op: Op) {
+        self.ops.push(op);
+    }
+
+    fn new_slot(&mut self, init: u64) -> Slot {
+        self.template.push(init);
+        self.template.len() as Slot - 1
+    }
+
+    fn konst(&mut self, bits: u64) -> Slot {
+        if let Some(&s) = self.consts.get(&bits) {
+            return s;
+        }
+        let s = self.new_slot(bits);
+        self.consts.insert(bits, s);
+        s
+    }
+
+    /// The slot holding operand `o` read as type `ty`.
+    fn slot(&mut self, o: &Operand, ty: Type) -> Slot {
+        match o {
+            Operand::Reg(r) => r.0,
+            // Verified: the literal can stand at `ty`.
+            Operand::Const(c) => {
+                let bits = c.to_slot(ty).unwrap_or(0);
+                self.konst(bits)
+            }
+        }
+    }
+
+    fn reg_ty(&self, r: bytecode::RegId) -> Type {
+        self.f.reg_type(r)
+    }
+
+    /// Base slot and a 32-bit offset for `[a + K]`; a larger K is added into a scratch slot
+    /// first (with the same wrapping as the effective-address rule).
+    fn addr(&mut self, a: &bytecode::Addr) -> (Slot, i32) {
+        let base = self.slot(&a.base, Type::I64);
+        match i32::try_from(a.offset) {
+            Ok(off) => (base, off),
+            Err(_) => {
+                let k = self.konst(a.offset as u64);
+                let scratch = match self.scratch {
+                    Some(s) => s,
+                    None => {
+                        let s = self.new_slot(0);
+                        self.scratch = Some(s);
+                        s
+                    }
+                };
+                self.emit(Op::AddI { d: scratch, a: base, b: k });
+                (scratch, 0)
+            }
+        }
+    }
+
+    fn call_site(&mut self, target: u32, args: &[Operand], params: &[Type], dest: Slot, sig: u32) -> u32 {
+        let args = args
+            .iter()
+            .zip(params)
+            .map(|(a, &t)| self.slot(a, t))
+            .collect::<Vec<_>>()
+            .into_boxed_slice();
+        self.p.call_sites.push(CallSite { target, args, dest, sig });
+        self.p.call_sites.len() as u32 - 1
+    }
+
+    fn direct_call(&mut self, callee: Callee, args: &[Operand], dest: Slot, tail: bool) {
+        let (params, _) = self.m.callee_sig(callee);
+        let (target, host) = match callee {
+            Callee::Func(f) => (f.0, false),
+            Callee::Extern(e) => (e.0, true),
+        };
+        let site = self.call_site(target, args, &params, dest, 0);
+        self.emit(match (tail, host) {
+            (false, false) => Op::Call { site },
+            (false, true) => Op::CallHost { site },
+            (true, false) => Op::Tail { site },
+            (true, true) => Op::TailHost { site },
+        });
+    }
+
+    fn inst(&mut self, inst: &Inst) {
+        match inst {
+            Inst::Mov { d, a } => {
+                let a = self.slot(a, self.reg_ty(*d));
+                self.emit(Op::Mov { d: d.0, a });
+            }
+            Inst::Bin { op, d, a, b } => {
+                let ty = self.reg_ty(*d);
+                let (a, b, d) = (self.slot(a, ty), self.slot(b, ty), d.0);
+                self.emit(bin(*op, ty, d, a, b));
+            }
+            Inst::Un { op, d, a } => {
+                let dty = self.reg_ty(*d);
+                let aty = un_operand(*op, dty).unwrap_or(dty);
+                let (a, d) = (self.slot(a, aty), d.0);
+                self.emit(un(*op, dty, d, a));
+            }
+            Inst::SilInt { op, d, a, n } => {
+                let (a, n) = (self.slot(a, Type::Sil), self.slot(n, Type::I64));
+                let f = match op {
+                    SilIntOp::Pow => SilIntFn::Pow,
+                    SilIntOp::Root => SilIntFn::Root,
+                    SilIntOp::Scale => SilIntFn::Scale,
+                    SilIntOp::Rotate => SilIntFn::Rotate,
+                };
+                self.emit(Op::SilInt { f, d: d.0, a, n });
+            }
+            Inst::SilNew { d, rho, theta } => {
+                let (rho, theta) = (self.slot(rho, Type::I64), self.slot(theta, Type::I64));
+                self.emit(Op::SilNew { d: d.0, rho, theta });
+            }
+            Inst::SilFrom { d, re, im } => {
+                let (re, im) = (self.slot(re, Type::F64), self.slot(im, Type::F64));
+                self.emit(Op::SilFrom { d: d.0, re, im });
+            }
+            Inst::SilLerp { d, a, b, t } => {
+                let (a, b) = (self.slot(a, Type::Sil), self.slot(b, Type::Sil));
+                let t = self.slot(t, Type::F64);
+                self.emit(Op::SilLerp { d: d.0, a, b, t });
+            }
+            Inst::Cmp { op, d, a, b } => {
+                let ty = cmp_operand_type(self.f, a, b);
+                let (a, b) = (self.slot(a, ty), self.slot(b, ty));
+                self.emit(cmp(*op, ty, d.0, a, b));
+            }
+            Inst::Select { d, c, a, b } => {
+                let ty = self.reg_ty(*d);
+                let c = self.slot(c, Type::I64);
+                let (a, b) = (self.slot(a, ty), self.slot(b, ty));
+                self.emit(Op::Select { d: d.0, c, a, b });
+            }
+            Inst::Jmp { target } => self.emit(Op::Jmp { t: target.0 }),
+            Inst::JumpIf { nonzero, a, target } => {
+                let a = self.slot(a, Type::I64);
+                let t = target.0;
+                self.emit(if *nonzero { Op::Jnz { a, t } } else { Op::Jz { a, t } });
+            }
+            Inst::Branch { op, a, b, target } => {
+                let ty = cmp_operand_type(self.f, a, b);
+                let (a, b) = (self.slot(a, ty), self.slot(b, ty));
+                self.emit(branch(*op, ty, a, b, target.0));
+            }
+            Inst::Switch { a, targets, default } => {
+                let a = self.slot(a, Type::I64);
+                let mut tab: Vec<u32> = targets.iter().map(|t| t.0).collect();
+                tab.push(default.0);
+                self.p.switch_tables.push(tab.into());
+                let table = self.p.switch_tables.len() as u32 - 1;
+                self.emit(Op::Switch { a, table });
+            }
+            Inst::Call { d, callee, args } => {
+                let dest = d.map_or(NO_SLOT, |d| d.0);
+                self.direct_call(*callee, args, dest, false);
+            }
+            Inst::Tail { callee, args } => self.direct_call(*callee, args, NO_SLOT, true),
+            Inst::Fref { d, func } => {
+                let h = self.konst(handle_of(func.0) as u64);
+                self.emit(Op::Mov { d: d.0, a: h });
+            }
+            Inst::CallI { d, handle, args, params, ret } => {
+                let h = self.slot(handle, Type::I64);
+                let sig = self.p.intern_sig(params.clone(), *ret);
+                let dest = d.map_or(NO_SLOT, |d| d.0);
+                let site = self.call_site(h, args, params, dest, sig);
+                self.emit(Op::CallI { site });
+            }
+            Inst::Ret { a: Some(a) } => {
+                let ty = self.f.ret.unwrap_or(Type::I64);
+                let a = self.slot(a, ty);
+                self.emit(Op::Ret { a });
+            }
+            Inst::Ret { a: None } => self.emit(Op::RetVoid),
+            Inst::Exit { a } => {
+                let a = self.slot(a, Type::I64);
+                self.emit(Op::Exit { a });
+            }
+            Inst::Trap => self.emit(Op::Trap),
+            Inst::Nop => {}
+            Inst::Load { ty, d, addr } => {
+                let (a, off) = self.addr(addr);
+                let k = match ty {
+                    MemTy::I64 | MemTy::F64 => LoadKind::I64,
+                    MemTy::I32 => LoadKind::I32,
+                    MemTy::U32 => LoadKind::U32,
+                    MemTy::I16 => LoadKind::I16,
+                    MemTy::U16 => LoadKind::U16,
+                    MemTy::I8 => LoadKind::I8,
+                    MemTy::U8 | MemTy::Sil => LoadKind::U8,
+                };
+                self.emit(Op::Load { k, d: d.0, a, off });
+            }
+            Inst::Store { ty, addr, v } => {
+                let v = self.slot(v, ty.value_type());
+                let (a, off) = self.addr(addr);
+                self.emit(match ty.size() {
+                    8 => Op::Store64 { a, off, v },
+                    4 => Op::Store32 { a, off, v },
+                    2 => Op::Store16 { a, off, v },
+                    _ => Op::Store8 { a, off, v },
+                });
+            }
+            Inst::MemSize { d } => self.emit(Op::MemSize { d: d.0 }),
+            Inst::MemGrow { d, a } => {
+                let a = self.slot(a, Type::I64);
+                self.emit(Op::MemGrow { d: d.0, a });
+            }
+            Inst::MemCopy { dst, src, n } => {
+                let (dst, src, n) = (self.slot(dst, Type::I64), self.slot(src, Type::I64), self.slot(n, Type::I64));
+                self.emit(Op::MemCopy { dst, src, n });
+            }
+            Inst::MemFill { dst, byte, n } => {
+                let (dst, byte, n) = (self.slot(dst, Type::I64), self.slot(byte, Type::I64), self.slot(n, Type::I64));
+                self.emit(Op::MemFill { dst, byte, n });
+            }
+            Inst::Print { a: None, .. } => self.emit(Op::Newline),
+            Inst::Print { a: Some(a), precision, newline } => {
+                let ty = natural_operand_type(self.f, a);
+                let s = self.slot(a, ty);
+                let nl = *newline;
+                self.emit(match ty {
+                    Type::I64 => Op::PrintI { a: s, nl },
+                    Type::F64 => Op::PrintF { a: s, prec: precision.map_or(-1, |p| p as i8), nl },
+                    Type::Sil => Op::PrintS { a: s, nl },
+                });
+            }
+            Inst::Putc { a } => {
+                let a = self.slot(a, Type::I64);
+                self.emit(Op::Putc { a });
+            }
+            Inst::Write { a, n } => {
+                let (a, n) = (self.slot(a, Type::I64), self.slot(n, Type::I64));
+                self.emit(Op::Write { a, n });
+            }
+            Inst::Getc { d } => self.emit(Op::Getc { d: d.0 }),
+            Inst::Clock { d } => self.emit(Op::Clock { d: d.0 }),
+        }
+    }
+}
+
+fn bin(op: BinOp, ty: Type, d: Slot, a: Slot, b: Slot) -> Op {
+    use BinOp as B;
+    match (op, ty) {
+        (B::Add, Type::I64) => Op::AddI { d, a, b },
+        (B::Sub, Type::I64) => Op::SubI { d, a, b },
+        (B::Mul, Type::I64) => Op::MulI { d, a, b },
+        (B::Div, Type::I64) => Op::DivI { d, a, b },
+        (B::Rem, Type::I64) => Op::RemI { d, a, b },
+        (B::Add, Type::F64) => Op::AddF { d, a, b },
+        (B::Sub, Type::F64) => Op::SubF { d, a, b },
+        (B::Mul, Type::F64) => Op::MulF { d, a, b },
+        (B::Div, Type::F64) => Op::DivF { d, a, b },
+        (B::Rem, _) => Op::Math2 { f: Math2Fn::Rem, d, a, b },
+        (B::Add, _) => Op::AddS { d, a, b },
+        (B::Sub, _) => Op::SubS { d, a, b },
+        (B::Mul, _) => Op::MulS { d, a, b },
+        (B::Div, _) => Op::DivS { d, a, b },
+        (B::UDiv, _) => Op::UDiv { d, a, b },
+        (B::URem, _) => Op::URem { d, a, b },
+        (B::Min, Type::F64) => Op::MinF { d, a, b },
+        (B::Max, Type::F64) => Op::MaxF { d, a, b },
+        (B::Min, _) => Op::MinI { d, a, b },
+        (B::Max, _) => Op::MaxI { d, a, b },
+        // On sil slots (always 0..=255) the i64 bitwise ops give the same byte.
+        (B::And, _) => Op::And { d, a, b },
+        (B::Or, _) => Op::Or { d, a, b },
+        (B::Xor, _) => Op::Xor { d, a, b },
+        (B::Shl, _) => Op::Shl { d, a, b },
+        (B::Shr, _) => Op::Shr { d, a, b },
+        (B::UShr, _) => Op::UShr { d, a, b },
+        (B::Rotl, _) => Op::Rotl { d, a, b },
+        (B::Rotr, _) => Op::Rotr { d, a, b },
+        (B::Atan2, _) => Op::Math2 { f: Math2Fn::Atan2, d, a, b },
+        (B::Pow, _) => Op::Math2 { f: Math2Fn::Pow, d, a, b },
+        (B::Hypot, _) => Op::Math2 { f: Math2Fn::Hypot, d, a, b },
+    }
+}
+
+fn un(op: UnOp, dty: Type, d: Slot, a: Slot) -> Op {
+    use UnOp as U;
+    let math = |f| Op::Math { f, d, a };
+    match (op, dty) {
+        (U::Neg, Type::I64) => Op::NegI { d, a },
+        (U::Neg, Type::F64) => Op::NegF { d, a },
+        (U::Neg, _) => Op::Sil { f: SilFn::Neg, d, a },
+        (U::Abs, Type::F64) => Op::AbsF { d, a },
+        (U::Abs, _) => Op::AbsI { d, a },
+        (U::Not, Type::Sil) => Op::NotS { d, a },
+        (U::Not, _) => Op::NotI { d, a },
+        (U::Clz, _) => Op::Clz { d, a },
+        (U::Ctz, _) => Op::Ctz { d, a },
+        (U::Popcnt, _) => Op::Popcnt { d, a },
+        (U::Sqrt, _) => Op::Sqrt { d, a },
+        (U::Floor, _) => Op::Floor { d, a },
+        (U::Ceil, _) => Op::Ceil { d, a },
+        (U::Trunc, _) => Op::Trunc { d, a },
+        (U::Round, _) => Op::RoundF { d, a },
+        (U::Sin, _) => math(MathFn::Sin),
+        (U::Cos, _) => math(MathFn::Cos),
+        (U::Tan, _) => math(MathFn::Tan),
+        (U::Asin, _) => math(MathFn::Asin),
+        (U::Acos, _) => math(MathFn::Acos),
+        (U::Atan, _) => math(MathFn::Atan),
+        (U::Exp, _) => math(MathFn::Exp),
+        (U::Ln, _) => math(MathFn::Ln),
+        (U::Log10, _) => math(MathFn::Log10),
+        (U::I2F, _) => Op::I2F { d, a },
+        (U::F2I, _) => Op::F2I { d, a },
+        // Slots hold raw bits, so a bitcast and a sil → byte are plain copies.
+        (U::Bitcast, _) | (U::SilByte, _) => Op::Mov { d, a },
+        (U::SilRho, _) => Op::SilRho { d, a },
+        (U::SilTheta, _) => Op::SilTheta { d, a },
+        (U::SilFromByte, _) => Op::SilFromByte { d, a },
+        (U::SilInv, _) => Op::Sil { f: SilFn::Inv, d, a },
+        (U::SilConj, _) => Op::Sil { f: SilFn::Conj, d, a },
+        (U::SilMag, _) => Op::Sil { f: SilFn::Mag, d, a },
+        (U::SilPhase, _) => Op::Sil { f: SilFn::Phase, d, a },
+        (U::SilRe, _) => Op::SilToF { f: SilToF::Re, d, a },
+        (U::SilIm, _) => Op::SilToF { f: SilToF::Im, d, a },
+        (U::SilAbs, _) => Op::SilToF { f: SilToF::Abs, d, a },
+        (U::SilArg, _) => Op::SilToF { f: SilToF::Arg, d, a },
+    }
+}
+
+/// `gt`/`ge` are `lt`/`le` with the operands swapped (also right for NaN: both are false).
+fn cmp(op: CmpOp, ty: Type, d: Slot, a: Slot, b: Slot) -> Op {
+    use CmpOp as C;
+    let float = ty == Type::F64;
+    match (op, float) {
+        (C::Eq, false) => Op::EqI { d, a, b },
+        (C::Ne, false) => Op::NeI { d, a, b },
+        (C::Lt, false) => Op::LtI { d, a, b },
+        (C::Le, false) => Op::LeI { d, a, b },
+        (C::Gt, false) => Op::LtI { d, a: b, b: a },
+        (C::Ge, false) => Op::LeI { d, a: b, b: a },
+        (C::Eq, true) => Op::EqF { d, a, b },
+        (C::Ne, true) => Op::NeF { d, a, b },
+        (C::Lt, true) => Op::LtF { d, a, b },
+        (C::Le, true) => Op::LeF { d, a, b },
+        (C::Gt, true) => Op::LtF { d, a: b, b: a },
+        (C::Ge, true) => Op::LeF { d, a: b, b: a },
+        (C::LtU, _) => Op::LtU { d, a, b },
+        (C::LeU, _) => Op::LeU { d, a, b },
+        (C::GtU, _) => Op::LtU { d, a: b, b: a },
+        (C::GeU, _) => Op::LeU { d, a: b, b: a },
+    }
+}
+
+fn branch(op: CmpOp, ty: Type, a: Slot, b: Slot, t: u32) -> Op {
+    use CmpOp as C;
+    let float = ty == Type::F64;
+    match (op, float) {
+        (C::Eq, false) => Op::BeqI { a, b, t },
+        (C::Ne, false) => Op::BneI { a, b, t },
+        (C::Lt, false) => Op::BltI { a, b, t },
+        (C::Le, false) => Op::BleI { a, b, t },
+        (C::Gt, false) => Op::BltI { a: b, b: a, t },
+        (C::Ge, false) => Op::BleI { a: b, b: a, t },
+        (C::Eq, true) => Op::BeqF { a, b, t },
+        (C::Ne, true) => Op::BneF { a, b, t },
+        (C::Lt, true) => Op::BltF { a, b, t },
+        (C::Le, true) => Op::BleF { a, b, t },
+        (C::Gt, true) => Op::BltF { a: b, b: a, t },
+        (C::Ge, true) => Op::BleF { a: b, b: a, t },
+        (C::LtU, _) => Op::BltU { a, b, t },
+        (C::LeU, _) => Op::BleU { a, b, t },
+        (C::GtU, _) => Op::BltU { a: b, b: a, t },
+        (C::GeU, _) => Op::BleU { a: b, b: a, t },
+    }
+}

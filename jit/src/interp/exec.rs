@@ -1,0 +1,534 @@
+//! The interpreter loop: one flat stack of 64-bit slots, an explicit frame stack, and a `match`
+//! over decoded ops. No allocation per instruction; calls copy the callee's frame template.
+
+use super::code::*;
+use super::decode::{Program, func_of_handle};
+use crate::io::{Io, clock_ns};
+use crate::trap::{FrameInfo, Trap, TrapCode};
+use runtime::{math, sil};
+
+/// A host function for an `extern func`: raw slot arguments in, a raw slot result out (0 for
+/// a function without result). A `Trap` it returns unwinds the program like any other trap.
+pub type HostFn = Box<dyn FnMut(&[u64]) -> Result<u64, Trap> + Send>;
+
+/// How a run ended, when it did not trap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Completion {
+    /// The entry function returned (the slot is meaningless for a function without result).
+    Return(u64),
+    /// `exit` ran, with this status (already `& 255`).
+    Exit(i32),
+}
+
+/// Linear memory: `pages * 64 KiB` bytes and the maximum it may grow to.
+#[derive(Clone, Debug, Default)]
+pub struct Memory {
+    pub bytes: Vec<u8>,
+    pub max_pages: u64,
+}
+
+impl Memory {
+    pub fn new(m: &bytecode::Module) -> Memory {
+        let mut bytes = vec![0u8; (m.memory.min_pages * bytecode::PAGE_SIZE) as usize];
+        for seg in &m.data {
+            // Verified: every segment lies inside the initial memory.
+            let start = seg.offset as usize;
+            if let Some(dst) = bytes.get_mut(start..start + seg.bytes.len()) {
+                dst.copy_from_slice(&seg.bytes);
+            }
+        }
+        Memory { bytes, max_pages: m.memory.max_pages }
+    }
+
+    /// The byte range `[ea, ea + n)` for `ea = base + off` (wrapping), if it lies in memory.
+    #[inline(always)]
+    fn range(&self, base: u64, off: i64, n: u64) -> Option<usize> {
+        let ea = (base as i64).wrapping_add(off);
+        if ea < 0 {
+            return None;
+        }
+        let end = (ea as u64).checked_add(n)?;
+        (end <= self.bytes.len() as u64).then_some(ea as usize)
+    }
+
+    /// `memgrow`: the old size in pages, or -1 (memory unchanged).
+    pub fn grow(&mut self, pages: i64) -> i64 {
+        let old = self.bytes.len() as u64 / bytecode::PAGE_SIZE;
+        let Ok(pages) = u64::try_from(pages) else { return -1 };
+        let Some(new) = old.checked_add(pages).filter(|&n| n <= self.max_pages) else { return -1 };
+        let extra = ((new - old) * bytecode::PAGE_SIZE) as usize;
+        if self.bytes.try_reserve_exact(extra).is_err() {
+            return -1;
+        }
+        self.bytes.resize(self.bytes.len() + extra, 0);
+        old as i64
+    }
+}
+
+/// Call depth at which the interpreter traps `stack overflow`.
+pub const MAX_DEPTH: usize = 1_000_000;
+/// Total frame slots (8 bytes each) the interpreter's stack may hold.
+pub const MAX_SLOTS: usize = 1 << 25;
+
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    func: u32,
+    /// Where to continue in `func`.
+    pc: u32,
+    base: usize,
+    /// The caller's slot that receives the result.
+    dest: Slot,
+}
+
+/// The interpreter's machine state, reusable across runs.
+#[derive(Default)]
+pub struct Vm {
+    stack: Vec<u64>,
+    frames: Vec<Frame>,
+    args: Vec<u64>,
+}
+
+/// What a run may touch besides its own frames.
+pub struct Env<'a> {
+    pub mem: &'a mut Memory,
+    pub io: &'a mut Io,
+    pub hosts: &'a mut [HostFn],
+}
+
+enum Stop {
+    Trap(TrapCode),
+    HostTrap(Trap),
+}
+
+impl Vm {
+    pub fn new() -> Vm {
+        Vm::default()
+    }
+
+    /// Runs function `func` of `prog` with `args` (one slot per parameter).
+    pub fn run(&mut self, prog: &Program, env: Env, func: usize, args: &[u64]) -> Result<Completion, Trap> {
+        self.frames.clear();
+        let Some(code) = prog.funcs.get(func) else {
+            return Err(Trap::new(TrapCode::InvalidFunctionHandle));
+        };
+        let n = code.num_slots();
+        if self.stack.len() < n.max(1024) {
+            self.stack.resize(n.max(1024), 0);
+        }
+        self.stack[..n].copy_from_slice(&code.frame_template);
+        for (slot, &a) in self.stack.iter_mut().zip(args.iter().take(code.num_params as usize)) {
+            *slot = a;
+        }
+        let mut at = (func as u32, 0u32);
+        match self.exec(prog, env, &mut at) {
+            Ok(c) => Ok(c),
+            Err(stop) => {
+                let mut trap = match stop {
+                    Stop::Trap(code) => Trap::new(code),
+                    Stop::HostTrap(t) => t,
+                };
+                trap.backtrace = self.backtrace(prog, at);
+                self.frames.clear();
+                Err(trap)
+            }
+        }
+    }
+
+    /// Innermost first: the trapping op, then each waiting caller.
+    fn backtrace(&self, prog: &Program, at: (u32, u32)) -> Vec<FrameInfo> {
+        let frame = |func: u32, pc: u32| {
+            let line = prog.funcs[func as usize].lines.get(pc as usize).copied().unwrap_or(0);
+            FrameInfo { func: prog.func_name(func as usize).to_string(), line }
+        };
+        let mut bt = vec![frame(at.0, at.1)];
+        for f in self.frames.iter().rev() {
+            bt.push(frame(f.func, f.pc.saturating_sub(1)));
+        }
+        bt
+    }
+
+    /// The loop. On a stop, `at` holds the function and op index that stopped.
+    fn exec(&mut self, prog: &Program, env: Env, at: &mut (u32, u32)) -> Result<Completion, Stop> {
+        let Env { mem, io, hosts } = env;
+        let mut func = at.0;
+        let mut code: &Code = &prog.funcs[func as usize];
+        let mut ops: &[Op] = &code.ops;
+        let mut base = 0usize;
+        let mut pc = 0usize;
+        let stack = &mut self.stack;
+        let frames = &mut self.frames;
+        let argbuf = &mut self.args;
+
+        macro_rules! r {
+            ($s:expr) => {
+                stack[base + $s as usize]
+            };
+        }
+        macro_rules! f {
+            ($s:expr) => {
+                f64::from_bits(stack[base + $s as usize])
+            };
+        }
+        macro_rules! i {
+            ($s:expr) => {
+                stack[base + $s as usize] as i64
+            };
+        }
+        macro_rules! b {
+            ($s:expr) => {
+                stack[base + $s as usize] as u8
+            };
+        }
+        macro_rules! stop {
+            ($e:expr) => {{
+                *at = (func, pc as u32 - 1);
+                return Err($e);
+            }};
+        }
+        macro_rules! trap {
+            ($c:ident) => {
+                stop!(Stop::Trap(TrapCode::$c))
+            };
+        }
+        macro_rules! jump_if {
+            ($cond:expr, $t:expr) => {
+                if $cond {
+                    pc = $t as usize;
+                }
+            };
+        }
+        // Enters `callee` with a fresh frame at `new_base`, the args already in `argbuf`.
+        macro_rules! enter {
+            ($callee:expr, $new_base:expr) => {{
+                let callee: u32 = $callee;
+                let c: &Code = &prog.funcs[callee as usize];
+                let nb: usize = $new_base;
+                let top = nb + c.num_slots();
+                if top > stack.len() {
+                    if top > MAX_SLOTS {
+                        trap!(StackOverflow);
+                    }
+                    stack.resize((top * 2).min(MAX_SLOTS).max(top), 0);
+                }
+                stack[nb..top].copy_from_slice(&c.frame_template);
+                stack[nb..nb + argbuf.len()].copy_from_slice(argbuf);
+                func = callee;
+                code = c;
+                ops = &c.ops;
+                base = nb;
+                pc = 0;
+            }};
+        }
+        macro_rules! collect_args {
+            ($site:expr) => {{
+                argbuf.clear();
+                for &a in $site.args.iter() {
+                    argbuf.push(r!(a));
+                }
+            }};
+        }
+        macro_rules! ret {
+            ($v:expr, $write:expr) => {{
+                let v: u64 = $v;
+                match frames.pop() {
+                    None => return Ok(Completion::Return(v)),
+                    Some(fr) => {
+                        func = fr.func;
+                        code = &prog.funcs[func as usize];
+                        ops = &code.ops;
+                        base = fr.base;
+                        pc = fr.pc as usize;
+                        if $write && fr.dest != NO_SLOT {
+                            stack[base + fr.dest as usize] = v;
+                        }
+                    }
+                }
+            }};
+        }
+
+        loop {
+            let op = ops[pc];
+            pc += 1;
+            match op {
+                Op::Mov { d, a } => r!(d) = r!(a),
+
+                Op::AddI { d, a, b } => r!(d) = r!(a).wrapping_add(r!(b)),
+                Op::SubI { d, a, b } => r!(d) = r!(a).wrapping_sub(r!(b)),
+                Op::MulI { d, a, b } => r!(d) = r!(a).wrapping_mul(r!(b)),
+                Op::DivI { d, a, b } => {
+                    let (x, y) = (i!(a), i!(b));
+                    if y == 0 {
+                        trap!(IntegerDivideByZero);
+                    }
+                    if x == i64::MIN && y == -1 {
+                        trap!(IntegerOverflow);
+                    }
+                    r!(d) = (x / y) as u64;
+                }
+                Op::RemI { d, a, b } => {
+                    let y = i!(b);
+                    if y == 0 {
+                        trap!(IntegerDivideByZero);
+                    }
+                    r!(d) = i!(a).wrapping_rem(y) as u64;
+                }
+                Op::UDiv { d, a, b } => {
+                    let y = r!(b);
+                    if y == 0 {
+                        trap!(IntegerDivideByZero);
+                    }
+                    r!(d) = r!(a) / y;
+                }
+                Op::URem { d, a, b } => {
+                    let y = r!(b);
+                    if y == 0 {
+                        trap!(IntegerDivideByZero);
+                    }
+                    r!(d) = r!(a) % y;
+                }
+                Op::MinI { d, a, b } => r!(d) = i!(a).min(i!(b)) as u64,
+                Op::MaxI { d, a, b } => r!(d) = i!(a).max(i!(b)) as u64,
+                Op::And { d, a, b } => r!(d) = r!(a) & r!(b),
+                Op::Or { d, a, b } => r!(d) = r!(a) | r!(b),
+                Op::Xor { d, a, b } => r!(d) = r!(a) ^ r!(b),
+                Op::Shl { d, a, b } => r!(d) = r!(a).wrapping_shl(r!(b) as u32),
+                Op::Shr { d, a, b } => r!(d) = i!(a).wrapping_shr(r!(b) as u32) as u64,
+                Op::UShr { d, a, b } => r!(d) = r!(a).wrapping_shr(r!(b) as u32),
+                Op::Rotl { d, a, b } => r!(d) = r!(a).rotate_left((r!(b) & 63) as u32),
+                Op::Rotr { d, a, b } => r!(d) = r!(a).rotate_right((r!(b) & 63) as u32),
+                Op::NegI { d, a } => r!(d) = i!(a).wrapping_neg() as u64,
+                Op::AbsI { d, a } => r!(d) = i!(a).wrapping_abs() as u64,
+                Op::NotI { d, a } => r!(d) = !r!(a),
+                Op::Clz { d, a } => r!(d) = r!(a).leading_zeros() as u64,
+                Op::Ctz { d, a } => r!(d) = r!(a).trailing_zeros() as u64,
+                Op::Popcnt { d, a } => r!(d) = r!(a).count_ones() as u64,
+
+                Op::AddF { d, a, b } => r!(d) = (f!(a) + f!(b)).to_bits(),
+                Op::SubF { d, a, b } => r!(d) = (f!(a) - f!(b)).to_bits(),
+                Op::MulF { d, a, b } => r!(d) = (f!(a) * f!(b)).to_bits(),
+                Op::DivF { d, a, b } => r!(d) = (f!(a) / f!(b)).to_bits(),
+                Op::MinF { d, a, b } => r!(d) = math::f64_min(f!(a), f!(b)).to_bits(),
+                Op::MaxF { d, a, b } => r!(d) = math::f64_max(f!(a), f!(b)).to_bits(),
+                Op::NegF { d, a } => r!(d) = r!(a) ^ (1 << 63),
+                Op::AbsF { d, a } => r!(d) = r!(a) & !(1 << 63),
+                Op::Sqrt { d, a } => r!(d) = f!(a).sqrt().to_bits(),
+                Op::Floor { d, a } => r!(d) = f!(a).floor().to_bits(),
+                Op::Ceil { d, a } => r!(d) = f!(a).ceil().to_bits(),
+                Op::Trunc { d, a } => r!(d) = f!(a).trunc().to_bits(),
+                Op::RoundF { d, a } => r!(d) = math::round_half_even(f!(a)).to_bits(),
+                Op::Math { f, d, a } => {
+                    let x = f!(a);
+                    let y = match f {
+                        MathFn::Sin => math::sin(x),
+                        MathFn::Cos => math::cos(x),
+                        MathFn::Tan => math::tan(x),
+                        MathFn::Asin => math::asin(x),
+                        MathFn::Acos => math::acos(x),
+                        MathFn::Atan => math::atan(x),
+                        MathFn::Exp => math::exp(x),
+                        MathFn::Ln => math::ln(x),
+                        MathFn::Log10 => math::log10(x),
+                    };
+                    r!(d) = y.to_bits();
+                }
+                Op::Math2 { f, d, a, b } => {
+                    let (x, y) = (f!(a), f!(b));
+                    let z = match f {
+                        Math2Fn::Atan2 => math::atan2(x, y),
+                        Math2Fn::Pow => math::pow(x, y),
+                        Math2Fn::Hypot => math::hypot(x, y),
+                        Math2Fn::Rem => math::fmod(x, y),
+                    };
+                    r!(d) = z.to_bits();
+                }
+                Op::I2F { d, a } => r!(d) = (i!(a) as f64).to_bits(),
+                Op::F2I { d, a } => r!(d) = math::f2i(f!(a)) as u64,
+
+                Op::AddS { d, a, b } => r!(d) = sil::add(b!(a), b!(b)) as u64,
+                Op::SubS { d, a, b } => r!(d) = sil::sub(b!(a), b!(b)) as u64,
+                Op::MulS { d, a, b } => r!(d) = sil::mul(b!(a), b!(b)) as u64,
+                Op::DivS { d, a, b } => r!(d) = sil::div(b!(a), b!(b)) as u64,
+                Op::NotS { d, a } => r!(d) = sil::not(b!(a)) as u64,
+                Op::Sil { f, d, a } => {
+                    let x = b!(a);
+                    r!(d) = match f {
+                        SilFn::Inv => sil::inv(x),
+                        SilFn::Conj => sil::conj(x),
+                        SilFn::Mag => sil::mag(x),
+                        SilFn::Phase => sil::phase(x),
+                        SilFn::Neg => sil::neg(x),
+                    } as u64;
+                }
+                Op::SilToF { f, d, a } => {
+                    let x = b!(a);
+                    r!(d) = match f {
+                        SilToF::Re => sil::re(x),
+                        SilToF::Im => sil::im(x),
+                        SilToF::Abs => sil::abs(x),
+                        SilToF::Arg => sil::arg(x),
+                    }
+                    .to_bits();
+                }
+                Op::SilInt { f, d, a, n } => {
+                    let (x, k) = (b!(a), i!(n));
+                    r!(d) = match f {
+                        SilIntFn::Pow => sil::pow(x, k),
+                        SilIntFn::Root => sil::root(x, k),
+                        SilIntFn::Scale => sil::scale(x, k),
+                        SilIntFn::Rotate => sil::rotate(x, k),
+                    } as u64;
+                }
+                Op::SilRho { d, a } => r!(d) = sil::rho(b!(a)) as u64,
+                Op::SilTheta { d, a } => r!(d) = sil::theta(b!(a)) as u64,
+                Op::SilFromByte { d, a } => r!(d) = r!(a) & 0xFF,
+                Op::SilNew { d, rho, theta } => r!(d) = sil::make(i!(rho), i!(theta)) as u64,
+                Op::SilFrom { d, re, im } => r!(d) = sil::from_complex(f!(re), f!(im)) as u64,
+                Op::SilLerp { d, a, b, t } => r!(d) = sil::lerp(b!(a), b!(b), f!(t)) as u64,
+
+                Op::EqI { d, a, b } => r!(d) = (r!(a) == r!(b)) as u64,
+                Op::NeI { d, a, b } => r!(d) = (r!(a) != r!(b)) as u64,
+                Op::LtI { d, a, b } => r!(d) = (i!(a) < i!(b)) as u64,
+                Op::LeI { d, a, b } => r!(d) = (i!(a) <= i!(b)) as u64,
+                Op::LtU { d, a, b } => r!(d) = (r!(a) < r!(b)) as u64,
+                Op::LeU { d, a, b } => r!(d) = (r!(a) <= r!(b)) as u64,
+                Op::EqF { d, a, b } => r!(d) = (f!(a) == f!(b)) as u64,
+                Op::NeF { d, a, b } => r!(d) = (f!(a) != f!(b)) as u64,
+                Op::LtF { d, a, b } => r!(d) = (f!(a) < f!(b)) as u64,
+                Op::LeF { d, a, b } => r!(d) = (f!(a) <= f!(b)) as u64,
+                Op::Select { d, c, a, b } => r!(d) = if r!(c) != 0 { r!(a) } else { r!(b) },
+
+                Op::Jmp { t } => pc = t as usize,
+                Op::Jz { a, t } => jump_if!(r!(a) == 0, t),
+                Op::Jnz { a, t } => jump_if!(r!(a) != 0, t),
+                Op::BeqI { a, b, t } => jump_if!(r!(a) == r!(b), t),
+                Op::BneI { a, b, t } => jump_if!(r!(a) != r!(b), t),
+                Op::BltI { a, b, t } => jump_if!(i!(a) < i!(b), t),
+                Op::BleI { a, b, t } => jump_if!(i!(a) <= i!(b), t),
+                Op::BltU { a, b, t } => jump_if!(r!(a) < r!(b), t),
+                Op::BleU { a, b, t } => jump_if!(r!(a) <= r!(b), t),
+                Op::BeqF { a, b, t } => jump_if!(f!(a) == f!(b), t),
+                Op::BneF { a, b, t } => jump_if!(f!(a) != f!(b), t),
+                Op::BltF { a, b, t } => jump_if!(f!(a) < f!(b), t),
+                Op::BleF { a, b, t } => jump_if!(f!(a) <= f!(b), t),
+                Op::Switch { a, table } => {
+                    let tab = &prog.switch_tables[table as usize];
+                    let last = tab.len() - 1;
+                    let i = usize::try_from(i!(a)).map_or(last, |i| i.min(last));
+                    pc = tab[i] as usize;
+                }
+
+                Op::Call { site } => {
+                    let s = &prog.call_sites[site as usize];
+                    if frames.len() >= MAX_DEPTH {
+                        trap!(StackOverflow);
+                    }
+                    collect_args!(s);
+                    frames.push(Frame { func, pc: pc as u32, base, dest: s.dest });
+                    let nb = base + code.num_slots();
+                    enter!(s.target, nb);
+                }
+                Op::Tail { site } => {
+                    let s = &prog.call_sites[site as usize];
+                    collect_args!(s);
+                    enter!(s.target, base);
+                }
+                Op::CallI { site } => {
+                    let s = &prog.call_sites[site as usize];
+                    let h = r!(s.target) as i64;
+                    let Some(target) = func_of_handle(h).filter(|&i| i < prog.funcs.len()) else {
+                        trap!(InvalidFunctionHandle);
+                    };
+                    if prog.funcs[target].sig != s.sig {
+                        trap!(IndirectCallTypeMismatch);
+                    }
+                    if frames.len() >= MAX_DEPTH {
+                        trap!(StackOverflow);
+                    }
+                    collect_args!(s);
+                    frames.push(Frame { func, pc: pc as u32, base, dest: s.dest });
+                    let nb = base + code.num_slots();
+                    enter!(target as u32, nb);
+                }
+                Op::CallHost { site } | Op::TailHost { site } => {
+                    let s = &prog.call_sites[site as usize];
+                    collect_args!(s);
+                    let Some(host) = hosts.get_mut(s.target as usize) else {
+                        trap!(InvalidFunctionHandle);
+                    };
+                    let v = match host(argbuf) {
+                        Ok(v) => v,
+                        Err(t) => stop!(Stop::HostTrap(t)),
+                    };
+                    if matches!(op, Op::TailHost { .. }) {
+                        ret!(v, true);
+                    } else if s.dest != NO_SLOT {
+                        r!(s.dest) = v;
+                    }
+                }
+                Op::Ret { a } => ret!(r!(a), true),
+                Op::RetVoid => ret!(0, false),
+                Op::Exit { a } => return Ok(Completion::Exit((r!(a) & 255) as i32)),
+                Op::Trap => trap!(Unreachable),
+
+                Op::Load { k, d, a, off } => {
+                    let n = match k {
+                        LoadKind::I64 => 8,
+                        LoadKind::I32 | LoadKind::U32 => 4,
+                        LoadKind::I16 | LoadKind::U16 => 2,
+                        LoadKind::I8 | LoadKind::U8 => 1,
+                    };
+                    let Some(p) = mem.range(r!(a), off as i64, n) else { trap!(OutOfBounds) };
+                    let m = &mem.bytes[p..p + n as usize];
+                    let mut buf = [0u8; 8];
+                    buf[..m.len()].copy_from_slice(m);
+                    let raw = u64::from_le_bytes(buf);
+                    r!(d) = match k {
+                        LoadKind::I64 | LoadKind::U32 | LoadKind::U16 | LoadKind::U8 => raw,
+                        LoadKind::I32 => raw as u32 as i32 as i64 as u64,
+                        LoadKind::I16 => raw as u16 as i16 as i64 as u64,
+                        LoadKind::I8 => raw as u8 as i8 as i64 as u64,
+                    };
+                }
+                Op::Store8 { a, off, v } | Op::Store16 { a, off, v } | Op::Store32 { a, off, v } | Op::Store64 { a, off, v } => {
+                    let n: usize = match op {
+                        Op::Store8 { .. } => 1,
+                        Op::Store16 { .. } => 2,
+                        Op::Store32 { .. } => 4,
+                        _ => 8,
+                    };
+                    let Some(p) = mem.range(r!(a), off as i64, n as u64) else { trap!(OutOfBounds) };
+                    mem.bytes[p..p + n].copy_from_slice(&r!(v).to_le_bytes()[..n]);
+                }
+                Op::MemSize { d } => r!(d) = mem.bytes.len() as u64,
+                Op::MemGrow { d, a } => r!(d) = mem.grow(i!(a)) as u64,
+                Op::MemCopy { dst, src, n } => {
+                    let Ok(n) = u64::try_from(i!(n)) else { trap!(OutOfBounds) };
+                    let (Some(to), Some(from)) = (mem.range(r!(dst), 0, n), mem.range(r!(src), 0, n)) else {
+                        trap!(OutOfBounds)
+                    };
+                    mem.bytes.copy_within(from..from + n as usize, to);
+                }
+                Op::MemFill { dst, byte, n } => {
+                    let Ok(n) = u64::try_from(i!(n)) else { trap!(OutOfBounds) };
+                    let Some(to) = mem.range(r!(dst), 0, n) else { trap!(OutOfBounds) };
+                    mem.bytes[to..to + n as usize].fill(r!(byte) as u8);
+                }
+
+                Op::PrintI { a, nl } => io.out().print_i64(i!(a), nl),
+                Op::PrintF { a, prec, nl } => {
+                    io.out().print_f64(f!(a), u32::try_from(prec).ok(), nl);
+                }
+                Op::PrintS { a, nl } => io.out().print_sil(b!(a), nl),
+                Op::Newline => io.out().newline(),
+                Op::Putc { a } => io.out().putc(i!(a)),
+                Op::Write { a, n } => {
+                    let Ok(n) = u64::try_from(i!(n)) else { trap!(OutOfBounds) };
+                    let Some(p) = mem.range(r!(a), 0, n) else { trap!(OutOfBounds) };
+                    io.out().write_bytes(&mem.bytes[p..p + n as usize]);
+                }
+                Op::Getc { d } => r!(d) = io.getc() as u64,
+                Op::Clock { d } => r!(d) = clock_ns() as u64,
+            }
+        }
+    }
+}
