@@ -1,1 +1,201 @@
 //! Bytecode → Cranelift IR: one translator shared by the JIT and the AOT backend.
+//!
+//! Everything here is generic over `&mut dyn cranelift_module::Module`; a backend decides only
+//! how calls reach other functions (`CallMode`), how `extern func`s are reached (`ExternMode`),
+//! and how the names it declares are spelled.
+
+mod abi;
+mod imports;
+mod translate;
+
+pub use abi::{SigInterner, array_signature, body_signature, c_signature, clif_type};
+pub use imports::{Imports, helper_names};
+
+use bytecode::{Module as BcModule, Type};
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, UserFuncName, types};
+use cranelift_codegen::{Context, settings};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_module::{FuncId, Linkage, Module, ModuleError};
+use std::collections::HashMap;
+
+/// How a call to another module function is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallMode {
+    /// Through the VM context's table of entry points, so a function can be recompiled,
+    /// redefined or change tier without touching its callers (the JIT).
+    Table,
+    /// A direct call to the callee's symbol (AOT: nothing is ever redefined).
+    Direct,
+}
+
+/// How an `extern func` is reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExternMode {
+    /// Through the host's `vsp_host_call` (the JIT calls Rust closures).
+    Host,
+    /// A direct C call to the symbol of the same name (AOT: resolved by the C linker).
+    Direct,
+}
+
+/// What a backend asks of codegen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub calls: CallMode,
+    pub externs: ExternMode,
+    /// Poll `VmCtx::interrupt` at function entry and on loop back-edges.
+    pub interrupts: bool,
+}
+
+/// Errors of code generation: Cranelift's own (which, for verified bytecode, mean a bug).
+#[derive(Debug, thiserror::Error)]
+pub enum CodegenError {
+    #[error("cranelift module error: {0}")]
+    Module(#[from] ModuleError),
+    #[error("cranelift rejected function `{func}`: {message}")]
+    Cranelift { func: String, message: String },
+}
+
+/// Module-wide state across functions: declared ids, signatures, imports.
+pub struct ModuleEnv {
+    pub cfg: Config,
+    /// The tail-convention body of each bytecode function (declared by the backend).
+    pub body_ids: Vec<FuncId>,
+    /// Each `extern func`'s C symbol (only with `ExternMode::Direct`).
+    pub extern_ids: Vec<FuncId>,
+    pub sigs: SigInterner,
+    pub imports: Imports,
+}
+
+impl ModuleEnv {
+    /// Declares the body of every function under `name_of(index)` with `linkage`, and (for
+    /// `ExternMode::Direct`) every extern as an imported C symbol.
+    pub fn declare(
+        m: &mut dyn Module,
+        bc: &BcModule,
+        cfg: Config,
+        name_of: &dyn Fn(usize) -> String,
+        linkage: Linkage,
+    ) -> Result<ModuleEnv, CodegenError> {
+        let mut env = ModuleEnv {
+            cfg,
+            body_ids: Vec::new(),
+            extern_ids: Vec::new(),
+            sigs: SigInterner::default(),
+            imports: Imports::default(),
+        };
+        for (i, f) in bc.funcs.iter().enumerate() {
+            let sig = body_signature(m, &f.param_types(), f.ret);
+            env.body_ids.push(m.declare_function(&name_of(i), linkage, &sig)?);
+        }
+        if cfg.externs == ExternMode::Direct {
+            for e in &bc.externs {
+                let sig = c_signature(m, &e.params, e.ret);
+                env.extern_ids.push(m.declare_function(&e.name, Linkage::Import, &sig)?);
+            }
+        }
+        Ok(env)
+    }
+
+    /// The signature id `calli` compares, for each function (backends fill `VmCtx::func_sigs`).
+    pub fn sig_ids(&mut self, bc: &BcModule) -> Vec<u32> {
+        bc.funcs.iter().map(|f| self.sigs.intern(&f.param_types(), f.ret)).collect()
+    }
+}
+
+/// Translates bytecode function `index` into `ctx.func` (the body, tail convention).
+/// `ctx` is cleared first; the caller defines it in its module under whatever id it chose.
+pub fn translate_function(
+    m: &mut dyn Module,
+    bc: &BcModule,
+    env: &mut ModuleEnv,
+    index: usize,
+    ctx: &mut Context,
+    fctx: &mut FunctionBuilderContext,
+) -> Result<(), CodegenError> {
+    let f = &bc.funcs[index];
+    m.clear_context(ctx);
+    ctx.func.signature = body_signature(m, &f.param_types(), f.ret);
+    ctx.func.name = UserFuncName::user(0, index as u32);
+    let mut imports = std::mem::take(&mut env.imports);
+    let cfg = env.cfg;
+    let frontend = m.target_config();
+    let result = {
+        let b = FunctionBuilder::new(&mut ctx.func, fctx);
+        let mut t = translate::FunctionTranslator {
+            b,
+            m,
+            bc,
+            f,
+            func_index: index as u32,
+            env,
+            imports: &mut imports,
+            cfg,
+            vars: Vec::new(),
+            vmctx: cranelift_codegen::ir::Value::from_u32(0),
+            label_blocks: HashMap::new(),
+            trap_block: None,
+            unwind_block: None,
+            line: 0,
+            helper_refs: HashMap::new(),
+            sig_refs: HashMap::new(),
+        };
+        let r = t.translate();
+        t.b.finalize(frontend);
+        r
+    };
+    env.imports = imports;
+    result?;
+    verify_in_debug(m, ctx, &f.name)
+}
+
+/// Cranelift's own verifier, on in debug builds and tests.
+fn verify_in_debug(m: &dyn Module, ctx: &Context, name: &str) -> Result<(), CodegenError> {
+    if cfg!(debug_assertions) {
+        let flags = settings::Flags::new(settings::builder());
+        let _ = flags;
+        if let Err(errors) = cranelift_codegen::verify_function(&ctx.func, m.isa()) {
+            return Err(CodegenError::Cranelift { func: name.to_string(), message: errors.to_string() });
+        }
+    }
+    Ok(())
+}
+
+/// Builds the array trampoline of function `index` into `ctx.func`:
+/// `extern "C" fn(vmctx, args: *const u64, ret: *mut u64)` that loads each argument from its
+/// 64-bit slot, calls the body through `callee` (the table or a direct reference), and stores
+/// the result (zero-extended) into `*ret`.
+pub fn build_array_trampoline(
+    m: &mut dyn Module,
+    bc: &BcModule,
+    env: &ModuleEnv,
+    index: usize,
+    ctx: &mut Context,
+    fctx: &mut FunctionBuilderContext,
+) -> Result<(), CodegenError> {
+    let f = &bc.funcs[index];
+    let params = f.param_types();
+    m.clear_context(ctx);
+    ctx.func.signature = array_signature(m);
+    let body_sig = body_signature(m, &params, f.ret);
+    let callee = m.declare_func_in_func(env.body_ids[index], &mut ctx.func);
+    let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    let (vmctx, argp, retp) = (b.block_params(entry)[0], b.block_params(entry)[1], b.block_params(entry)[2]);
+    let flags = MemFlagsData::trusted();
+    let mut args = vec![vmctx];
+    for (i, &t) in params.iter().enumerate() {
+        args.push(b.ins().load(clif_type(t), flags, argp, (i * 8) as i32));
+    }
+    let _ = body_sig;
+    let call = b.ins().call(callee, &args);
+    if let (Some(t), Some(&v)) = (f.ret, b.inst_results(call).first()) {
+        let v = if t == Type::Sil { b.ins().uextend(types::I64, v) } else { v };
+        b.ins().store(flags, v, retp, 0);
+    }
+    b.ins().return_(&[]);
+    b.seal_all_blocks();
+    b.finalize(m.target_config());
+    verify_in_debug(m, ctx, &format!("{} (trampoline)", f.name))
+}

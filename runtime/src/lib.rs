@@ -10,9 +10,13 @@ extern crate std;
 pub mod fmt;
 mod libm;
 pub mod math;
+pub mod mem;
 pub mod out;
 pub mod sil;
+pub mod sys;
 pub mod trap;
+pub mod vmctx;
 
 pub use out::Output;
 pub use trap::TrapCode;
+pub use vmctx::VmCtx;
