@@ -20,8 +20,14 @@ fn is_binary(bytes: &[u8], path: &Path) -> bool {
 /// Reads, parses (or decodes) and verifies `path`.
 pub(crate) fn load(path: &Path) -> Result<Loaded, CliError> {
     let display_name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| CliError::Unreadable { path: display_name.clone(), err: e })?;
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "module".into());
+    let bytes = std::fs::read(path).map_err(|e| CliError::Unreadable {
+        path: display_name.clone(),
+        err: e,
+    })?;
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "module".into());
     let (module, source) = if is_binary(&bytes, path) {
         let m = bytecode::decode(&bytes)
             .map_err(|e| CliError::Invalid(format!("{display_name}: error: {e}\n")))?;
@@ -37,6 +43,11 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, CliError> {
             .map_err(|d| CliError::Invalid(d.render(&display_name, Some(&text))))?;
         (m, Some(text))
     };
-    bytecode::verify(&module).map_err(|d| CliError::Invalid(d.render(&display_name, source.as_deref())))?;
-    Ok(Loaded { module, source, display_name })
+    bytecode::verify(&module)
+        .map_err(|d| CliError::Invalid(d.render(&display_name, source.as_deref())))?;
+    Ok(Loaded {
+        module,
+        source,
+        display_name,
+    })
 }

@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "vsp", version, about = "A compiler toolchain for the vsp register bytecode")]
+#[command(
+    name = "vsp",
+    version,
+    about = "A compiler toolchain for the vsp register bytecode"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -65,9 +69,23 @@ fn main() -> ExitCode {
 
 fn dispatch(cmd: Command) -> Result<i32, CliError> {
     match cmd {
-        Command::Run { file, args, engine, opt, stats } => {
+        Command::Run {
+            file,
+            args,
+            engine,
+            opt,
+            stats,
+        } => {
             let loaded = load::load(&file)?;
-            run::run(&loaded, &args, &RunOptions { engine, opt_level: opt, stats })
+            run::run(
+                &loaded,
+                &args,
+                &RunOptions {
+                    engine,
+                    opt_level: opt,
+                    stats,
+                },
+            )
         }
         Command::Check { file } => {
             load::load(&file)?;
@@ -76,8 +94,10 @@ fn dispatch(cmd: Command) -> Result<i32, CliError> {
         Command::Asm { file, output } => {
             let loaded = load::load(&file)?;
             let bytes = bytecode::encode(&loaded.module);
-            std::fs::write(&output, bytes)
-                .map_err(|err| CliError::CantWrite { path: output.display().to_string(), err })?;
+            std::fs::write(&output, bytes).map_err(|err| CliError::CantWrite {
+                path: output.display().to_string(),
+                err,
+            })?;
             Ok(0)
         }
         Command::Disasm { file } => {

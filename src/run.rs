@@ -4,8 +4,7 @@
 use crate::error::CliError;
 use crate::load::Loaded;
 use bytecode::{Const, Type};
-use jit::interp::{Completion, HostFn, Memory, Program, Vm};
-use jit::{Io, OutputMode, Trap};
+use jit::{Completion, Config, Instance, Linker, LoadError, Trap};
 use std::time::Instant;
 
 /// Which engine runs the program.
@@ -44,7 +43,12 @@ fn main_args(loaded: &Loaded, args: &[String]) -> Result<(usize, Vec<u64>), CliE
     }
     let mut slots = Vec::with_capacity(args.len());
     for ((text, ty), decl) in args.iter().zip(&params).zip(main.params()) {
-        let bad = |why: String| CliError::Usage(format!("argument `{text}` for `{}: {ty}`: {why}", decl.name));
+        let bad = |why: String| {
+            CliError::Usage(format!(
+                "argument `{text}` for `{}: {ty}`: {why}",
+                decl.name
+            ))
+        };
         let k = bytecode::parse_literal(text).map_err(bad)?;
         let slot = k.to_slot(*ty).ok_or_else(|| {
             bad(match (k, ty) {
@@ -67,30 +71,35 @@ pub(crate) fn run(loaded: &Loaded, args: &[String], opts: &RunOptions) -> Result
             loaded.display_name, e.name
         )));
     }
-    if opts.engine != EngineKind::Interp {
-        return Err(CliError::Usage(format!(
-            "the `{:?}` engine is not available yet; use `--engine interp`",
-            opts.engine
-        ).to_lowercase()));
-    }
-    let _ = opts.opt_level;
-    let t0 = Instant::now();
-    let prog = Program::decode(m);
-    let decode_time = t0.elapsed();
-    let mut mem = Memory::new(m);
-    let mut io = Io::new(OutputMode::Stdout);
-    let mut hosts: Vec<HostFn> = Vec::new();
-    let mut vm = Vm::new();
-    let t1 = Instant::now();
-    let env = jit::interp::Env { mem: &mut mem, io: &mut io, hosts: &mut hosts };
-    let result = vm.run(&prog, env, main, &slots);
-    io.out().flush();
-    let run_time = t1.elapsed();
+    let engine = match opts.engine {
+        EngineKind::Interp => jit::EngineKind::Interp,
+        EngineKind::Jit => jit::EngineKind::Jit,
+        EngineKind::Tiered => {
+            return Err(CliError::Usage(
+                "the `tiered` engine is not available yet; use `--engine jit` or `--engine interp`"
+                    .into(),
+            ));
+        }
+    };
+    let config = Config::new().engine(engine).opt_level(opts.opt_level);
+    let mut inst = Instance::new(config, m.clone(), Linker::new()).map_err(|e| match e {
+        LoadError::Invalid(d) => {
+            CliError::Invalid(d.render(&loaded.display_name, loaded.source.as_deref()))
+        }
+        other => CliError::Invalid(format!("{}: error: {other}\n", loaded.display_name)),
+    })?;
+    let t = Instant::now();
+    let result = inst.call_index(main, &slots);
+    let run_time = t.elapsed();
     if opts.stats {
+        let s = inst.stats();
         eprintln!(
-            "[stats] engine: interp; decode: {:.3} ms ({} functions); run: {:.3} ms",
-            decode_time.as_secs_f64() * 1e3,
-            m.funcs.len(),
+            "[stats] engine: {}; functions compiled: {}; compile: {:.3} ms; code: {} bytes; load: {:.3} ms; run: {:.3} ms",
+            s.engine,
+            s.functions.len(),
+            s.compile_time.as_secs_f64() * 1e3,
+            s.code_size,
+            s.load_time.as_secs_f64() * 1e3,
             run_time.as_secs_f64() * 1e3
         );
     }

@@ -28,15 +28,31 @@ fn run_with(engine: &'static str) -> impl Fn(&Path, &[String], &Path) -> Result<
 
 fn engines() -> Vec<Engine> {
     vec![
-        Engine { name: "interp", command: |f, a, w| run_with("interp")(f, a, w) },
+        Engine {
+            name: "interp",
+            command: |f, a, w| run_with("interp")(f, a, w),
+        },
+        Engine {
+            name: "jit",
+            command: |f, a, w| run_with("jit")(f, a, w),
+        },
         // The binary form must run the same: assemble, then interpret the `.silc`.
         Engine {
             name: "interp(.silc)",
             command: |file, args, work| {
                 let silc = work.join(file.file_stem().unwrap()).with_extension("silc");
-                let out = Command::new(vsp()).arg("asm").arg(file).arg("-o").arg(&silc).output().map_err(|e| e.to_string())?;
+                let out = Command::new(vsp())
+                    .arg("asm")
+                    .arg(file)
+                    .arg("-o")
+                    .arg(&silc)
+                    .output()
+                    .map_err(|e| e.to_string())?;
                 if !out.status.success() {
-                    return Err(format!("vsp asm failed: {}", String::from_utf8_lossy(&out.stderr)));
+                    return Err(format!(
+                        "vsp asm failed: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    ));
                 }
                 run_with("interp")(&silc, args, work)
             },
@@ -46,7 +62,9 @@ fn engines() -> Vec<Engine> {
 
 fn check_one(engine: &Engine, file: &Path, exp: &Expect, work: &Path) -> Result<(), String> {
     let mut cmd = (engine.command)(file, &exp.args, work)?;
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| format!("spawn: {e}"))?;
     {
         use std::io::Write;
@@ -80,7 +98,11 @@ fn check_one(engine: &Engine, file: &Path, exp: &Expect, work: &Path) -> Result<
         }
         None => {}
     }
-    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n  ")) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n  "))
+    }
 }
 
 #[test]
@@ -88,7 +110,11 @@ fn every_program_on_every_engine() {
     let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("conformance");
     std::fs::create_dir_all(&work).unwrap();
     let progs = programs();
-    assert!(progs.len() >= 80, "only {} conformance programs", progs.len());
+    assert!(
+        progs.len() >= 80,
+        "only {} conformance programs",
+        progs.len()
+    );
     let mut failures = Vec::new();
     let mut passed = 0;
     for engine in engines() {
@@ -101,5 +127,10 @@ fn every_program_on_every_engine() {
         }
     }
     eprintln!("conformance: {passed} passed, {} failed", failures.len());
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -14,5 +14,5 @@ pub use builder::*;
 pub use diag::{Diagnostic, Diagnostics};
 pub use mnemonic::mnemonic;
 pub use model::*;
-pub use text::{parse, parse_literal, print};
+pub use text::{parse, parse_into, parse_literal, print};
 pub use verify::verify;

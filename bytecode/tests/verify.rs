@@ -1292,12 +1292,21 @@ fn parsed_duplicates_are_reported_with_lines() {
     let src = "func f(x: i64) {\n    reg x: f64\nl:\nl:  ret\n}\nfunc f() {\n    ret\n}\n";
     let m = bytecode::parse(src, "t").expect("parses");
     let errs = verify(&m).unwrap_err().0;
-    let got: Vec<(u32, &str)> = errs.iter().map(|d| (d.loc.line, d.message.as_str())).collect();
+    let got: Vec<(u32, &str)> = errs
+        .iter()
+        .map(|d| (d.loc.line, d.message.as_str()))
+        .collect();
     assert_eq!(
         got,
         [
-            (2, "duplicate register `x` in function `f` (first declared at line 1)"),
-            (4, "duplicate label `l` in function `f` (first declared at line 3)"),
+            (
+                2,
+                "duplicate register `x` in function `f` (first declared at line 1)"
+            ),
+            (
+                4,
+                "duplicate label `l` in function `f` (first declared at line 3)"
+            ),
             (6, "duplicate function `f` (first declared at line 1)"),
         ]
     );

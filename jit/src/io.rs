@@ -38,7 +38,12 @@ extern "C" fn capture_sink(user: *mut c_void, data: *const u8, len: usize) {
     // SAFETY: `user` is the `Box<Vec<u8>>` owned by the same `Io` as the `Output` calling us;
     // `Io` keeps both boxes alive and never hands out another reference to the Vec while its
     // Output is in use. `data`/`len` are as in `stdout_sink`.
-    let (buf, bytes) = unsafe { (&mut *(user as *mut Vec<u8>), std::slice::from_raw_parts(data, len)) };
+    let (buf, bytes) = unsafe {
+        (
+            &mut *(user as *mut Vec<u8>),
+            std::slice::from_raw_parts(data, len),
+        )
+    };
     buf.extend_from_slice(bytes);
 }
 
@@ -50,7 +55,11 @@ impl Io {
             OutputMode::Stdout => Output::new(stdout_sink, std::ptr::null_mut()),
             OutputMode::Capture => Output::new(capture_sink, user),
         };
-        Io { out: Box::new(out), captured, stdin: Box::new(std::io::stdin()) }
+        Io {
+            out: Box::new(out),
+            captured,
+            stdin: Box::new(std::io::stdin()),
+        }
     }
 
     /// Replaces the byte source `getc` reads.

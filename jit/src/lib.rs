@@ -1,11 +1,16 @@
-//! In-process engines: the reference interpreter, and (later) the Cranelift JIT and tiering.
+//! In-process engines behind one embedding API: the reference interpreter and the Cranelift JIT.
 
 mod host;
+mod instance;
 pub mod interp;
 mod io;
 mod native;
 mod trap;
 
+pub use instance::{
+    CallError, Config, EngineKind, HostFunc, Instance, Linker, LoadError, Stats, Value,
+};
+pub use interp::Completion;
 pub use io::{Io, OutputMode, clock_ns};
 pub use native::FuncStats;
 pub use trap::{FrameInfo, Trap, TrapCode};

@@ -40,7 +40,9 @@ pub(crate) struct NativeCode {
 }
 
 /// Builds the host ISA with the requested optimisation level (`0`, `1`, `2`).
-fn host_isa(opt_level: u8) -> Result<std::sync::Arc<dyn cranelift_codegen::isa::TargetIsa>, String> {
+fn host_isa(
+    opt_level: u8,
+) -> Result<std::sync::Arc<dyn cranelift_codegen::isa::TargetIsa>, String> {
     let mut flags = settings::builder();
     let level = match opt_level {
         0 => "none",
@@ -50,22 +52,54 @@ fn host_isa(opt_level: u8) -> Result<std::sync::Arc<dyn cranelift_codegen::isa::
     flags.set("opt_level", level).map_err(|e| e.to_string())?;
     // The JIT's code is not position independent (cranelift-jit requires that).
     flags.set("is_pic", "false").map_err(|e| e.to_string())?;
-    flags.set("enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" }).map_err(|e| e.to_string())?;
+    // x64 `return_call` relies on frame pointers; they also make native stacks walkable by
+    // profilers.
+    flags
+        .set("preserve_frame_pointers", "true")
+        .map_err(|e| e.to_string())?;
+    flags
+        .set(
+            "enable_verifier",
+            if cfg!(debug_assertions) {
+                "true"
+            } else {
+                "false"
+            },
+        )
+        .map_err(|e| e.to_string())?;
     let isa = cranelift_native::builder().map_err(|e| e.to_string())?;
-    isa.finish(settings::Flags::new(flags)).map_err(|e| e.to_string())
+    isa.finish(settings::Flags::new(flags))
+        .map_err(|e| e.to_string())
 }
 
 impl NativeCode {
     /// Compiles every function of a verified module.
-    pub fn compile(bc: &BcModule, opt_level: u8, interrupts: bool) -> Result<NativeCode, CodegenError> {
-        let isa = host_isa(opt_level).map_err(|message| CodegenError::Cranelift { func: "<isa>".into(), message })?;
+    pub fn compile(
+        bc: &BcModule,
+        opt_level: u8,
+        interrupts: bool,
+    ) -> Result<NativeCode, CodegenError> {
+        let isa = host_isa(opt_level).map_err(|message| CodegenError::Cranelift {
+            func: "<isa>".into(),
+            message,
+        })?;
         let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
         for (name, ptr) in symbols() {
             builder.symbol(name, ptr);
         }
         let mut module = JITModule::new(builder);
-        let cfg = Config { calls: CallMode::Table, externs: ExternMode::Host, interrupts };
-        let mut env = ModuleEnv::declare(&mut module, bc, cfg, &|i| format!("f{i}.g0"), Linkage::Local)?;
+        let cfg = Config {
+            calls: CallMode::Table,
+            externs: ExternMode::Host,
+            interrupts,
+        };
+        let mut env = ModuleEnv::declare(
+            &mut module,
+            bc,
+            cfg,
+            &|i| format!("f{i}.g0"),
+            Linkage::Local,
+        )?;
         let sig_ids = env.sig_ids(bc);
         let mut nc = NativeCode {
             ctx: module.make_context(),
@@ -75,7 +109,14 @@ impl NativeCode {
             table: vec![std::ptr::null(); bc.funcs.len()],
             sig_ids,
             trampolines: vec![std::ptr::null(); bc.funcs.len()],
-            stats: bc.funcs.iter().map(|f| FuncStats { name: f.name.clone(), ..FuncStats::default() }).collect(),
+            stats: bc
+                .funcs
+                .iter()
+                .map(|f| FuncStats {
+                    name: f.name.clone(),
+                    ..FuncStats::default()
+                })
+                .collect(),
             generation: 0,
         };
         let all: Vec<usize> = (0..bc.funcs.len()).collect();
@@ -92,12 +133,15 @@ impl NativeCode {
         self.table.resize(bc.funcs.len(), std::ptr::null());
         self.trampolines.resize(bc.funcs.len(), std::ptr::null());
         self.stats.resize(bc.funcs.len(), FuncStats::default());
-        self.env.body_ids.resize(bc.funcs.len(), FuncId::from_u32(0));
+        self.env
+            .body_ids
+            .resize(bc.funcs.len(), FuncId::from_u32(0));
         let module = self.module.as_mut().expect("module lives until drop");
         for &i in which {
             let f = &bc.funcs[i];
             let sig = codegen::body_signature(module, &f.param_types(), f.ret);
-            self.env.body_ids[i] = module.declare_function(&format!("f{i}.g{g}"), Linkage::Local, &sig)?;
+            self.env.body_ids[i] =
+                module.declare_function(&format!("f{i}.g{g}"), Linkage::Local, &sig)?;
             self.stats[i].name = f.name.clone();
         }
         self.sig_ids = self.env.sig_ids(bc);
@@ -107,15 +151,24 @@ impl NativeCode {
     fn define(&mut self, bc: &BcModule, which: &[usize]) -> Result<(), CodegenError> {
         let g = self.generation;
         let mut tramp_ids = Vec::with_capacity(which.len());
-        let NativeCode { module, env, ctx, fctx, stats, .. } = self;
+        let NativeCode {
+            module,
+            env,
+            ctx,
+            fctx,
+            stats,
+            ..
+        } = self;
         let module = module.as_mut().expect("module lives until drop");
         for &i in which {
             let start = Instant::now();
             codegen::translate_function(module, bc, env, i, ctx, fctx)?;
-            module.define_function(env.body_ids[i], ctx).map_err(|e| CodegenError::Cranelift {
-                func: bc.funcs[i].name.clone(),
-                message: format!("{e:?}"),
-            })?;
+            module
+                .define_function(env.body_ids[i], ctx)
+                .map_err(|e| CodegenError::Cranelift {
+                    func: bc.funcs[i].name.clone(),
+                    message: format!("{e:?}"),
+                })?;
             let size = ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
             let tsig = codegen::array_signature(module);
             let tid = module.declare_function(&format!("t{i}.g{g}"), Linkage::Local, &tsig)?;
@@ -137,7 +190,13 @@ impl NativeCode {
 
     /// The Cranelift IR of function `index`, as `vsp build --emit clif` and `:clif` show it.
     pub fn clif(&mut self, bc: &BcModule, index: usize) -> Result<String, CodegenError> {
-        let NativeCode { module, env, ctx, fctx, .. } = self;
+        let NativeCode {
+            module,
+            env,
+            ctx,
+            fctx,
+            ..
+        } = self;
         let module = module.as_mut().expect("module lives until drop");
         codegen::translate_function(module, bc, env, index, ctx, fctx)?;
         let text = ctx.func.display().to_string();

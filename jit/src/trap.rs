@@ -20,7 +20,10 @@ pub struct Trap {
 
 impl Trap {
     pub fn new(code: TrapCode) -> Trap {
-        Trap { code, backtrace: Vec::new() }
+        Trap {
+            code,
+            backtrace: Vec::new(),
+        }
     }
 
     pub fn message(&self) -> &'static str {

@@ -4,5 +4,5 @@ mod lex;
 mod parse;
 mod print;
 
-pub use parse::{parse, parse_literal};
+pub use parse::{parse, parse_into, parse_literal};
 pub use print::{const_text, print, print_function, print_inst};

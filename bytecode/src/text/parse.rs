@@ -15,8 +15,19 @@ use std::collections::HashMap;
 /// Parses `.sil` text. `default_name` names the module when it has no `module` line (the file
 /// stem). The result is not yet verified: see `crate::verify`.
 pub fn parse(src: &str, default_name: &str) -> Result<Module, Diagnostics> {
-    let mut p = Parser { errors: Vec::new() };
-    let module = p.module(src, default_name);
+    parse_into(src, Module::new(default_name))
+}
+
+/// Parses `src` as more items of `base`: a function or extern whose name `base` already has
+/// replaces it in place (keeping its index, so a table slot can be swapped), new ones are
+/// appended, `data` segments are added, and `memory`/`module` lines override. Names resolve
+/// against the merged module. Used for redefinition (the embedding API and the REPL).
+pub fn parse_into(src: &str, base: Module) -> Result<Module, Diagnostics> {
+    let mut p = Parser {
+        errors: Vec::new(),
+        externs_here: Default::default(),
+    };
+    let module = p.module(src, base);
     if p.errors.is_empty() {
         Ok(module)
     } else {
@@ -39,6 +50,8 @@ struct FuncSrc {
 
 struct Parser {
     errors: Vec<Diagnostic>,
+    /// Externs declared by the text being parsed (as opposed to the base module).
+    externs_here: std::collections::HashSet<String>,
 }
 
 /// Names visible while parsing a body.
@@ -252,20 +265,43 @@ fn is_reserved(name: &str) -> bool {
 }
 
 impl Parser {
-    fn module(&mut self, src: &str, default_name: &str) -> Module {
-        let mut m = Module::new(default_name);
+    fn module(&mut self, src: &str, base: Module) -> Module {
+        let mut m = base;
         let (items, funcs) = self.split(src);
 
         // Declarations first, so calls may name anything in the file.
-        let mut func_ids = HashMap::new();
-        let mut extern_ids = HashMap::new();
+        let mut func_ids: HashMap<String, FuncId> = m
+            .funcs
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.name.clone(), FuncId(i as u32)))
+            .collect();
+        let mut extern_ids: HashMap<String, ExternId> = m
+            .externs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.name.clone(), ExternId(i as u32)))
+            .collect();
+        let mut defined_here = std::collections::HashSet::new();
         let mut headers = Vec::new();
         for f in &funcs {
             match self.func_header(&f.header) {
                 Ok(func) => {
-                    let id = FuncId(m.funcs.len() as u32);
-                    func_ids.entry(func.name.clone()).or_insert(id);
-                    m.funcs.push(func);
+                    // A name from `base` is replaced in place; a second definition in this
+                    // text is appended, so the verifier reports the duplicate.
+                    let id = match func_ids.get(&func.name) {
+                        Some(&id) if !defined_here.contains(&func.name) => {
+                            m.funcs[id.0 as usize] = func;
+                            id
+                        }
+                        _ => {
+                            let id = FuncId(m.funcs.len() as u32);
+                            func_ids.entry(func.name.clone()).or_insert(id);
+                            m.funcs.push(func);
+                            id
+                        }
+                    };
+                    defined_here.insert(m.funcs[id.0 as usize].name.clone());
                     headers.push(Some(id));
                 }
                 Err(e) => {
@@ -530,16 +566,28 @@ impl Parser {
                 } else {
                     None
                 };
-                externs
-                    .entry(name.clone())
-                    .or_insert(ExternId(m.externs.len() as u32));
-                m.externs.push(Extern {
-                    name,
+                let ext = Extern {
+                    name: name.clone(),
                     params,
                     param_names: names,
                     ret,
                     loc,
-                });
+                };
+                match externs.get(&name) {
+                    // Redeclaring an extern of the base module replaces it in place; a second
+                    // declaration in the same text is appended for the verifier to report.
+                    Some(&id) if !self.externs_here.contains(&name) => {
+                        m.externs[id.0 as usize] = ext;
+                        self.externs_here.insert(name);
+                    }
+                    _ => {
+                        self.externs_here.insert(name.clone());
+                        externs
+                            .entry(name)
+                            .or_insert(ExternId(m.externs.len() as u32));
+                        m.externs.push(ext);
+                    }
+                }
             }
             other => {
                 return Err(Diagnostic::new(
@@ -1062,7 +1110,11 @@ fn a_b_c(c: &mut Cur, s: &Scope) -> PResult<(Operand, Operand, Operand)> {
 /// `sil(1, 2)`): how `vsp run` and the REPL read arguments for `main` and calls.
 pub fn parse_literal(text: &str) -> Result<Const, String> {
     let toks = lex_line(text, 1).map_err(|d| d.message)?;
-    let line = Line { no: 1, toks, end_col: text.chars().count() as u32 + 1 };
+    let line = Line {
+        no: 1,
+        toks,
+        end_col: text.chars().count() as u32 + 1,
+    };
     let mut c = Cur::new(&line);
     match c.literal().map_err(|d| d.message)? {
         Some(k) => {

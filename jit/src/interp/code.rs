@@ -77,125 +77,491 @@ pub(crate) enum LoadKind {
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Op {
-    Mov { d: Slot, a: Slot },
+    Mov {
+        d: Slot,
+        a: Slot,
+    },
 
-    AddI { d: Slot, a: Slot, b: Slot },
-    SubI { d: Slot, a: Slot, b: Slot },
-    MulI { d: Slot, a: Slot, b: Slot },
-    DivI { d: Slot, a: Slot, b: Slot },
-    RemI { d: Slot, a: Slot, b: Slot },
-    UDiv { d: Slot, a: Slot, b: Slot },
-    URem { d: Slot, a: Slot, b: Slot },
-    MinI { d: Slot, a: Slot, b: Slot },
-    MaxI { d: Slot, a: Slot, b: Slot },
-    And { d: Slot, a: Slot, b: Slot },
-    Or { d: Slot, a: Slot, b: Slot },
-    Xor { d: Slot, a: Slot, b: Slot },
-    Shl { d: Slot, a: Slot, b: Slot },
-    Shr { d: Slot, a: Slot, b: Slot },
-    UShr { d: Slot, a: Slot, b: Slot },
-    Rotl { d: Slot, a: Slot, b: Slot },
-    Rotr { d: Slot, a: Slot, b: Slot },
-    NegI { d: Slot, a: Slot },
-    AbsI { d: Slot, a: Slot },
-    NotI { d: Slot, a: Slot },
-    Clz { d: Slot, a: Slot },
-    Ctz { d: Slot, a: Slot },
-    Popcnt { d: Slot, a: Slot },
+    AddI {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    SubI {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    MulI {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    DivI {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    RemI {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    UDiv {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    URem {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    MinI {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    MaxI {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    And {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    Or {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    Xor {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    Shl {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    Shr {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    UShr {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    Rotl {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    Rotr {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    NegI {
+        d: Slot,
+        a: Slot,
+    },
+    AbsI {
+        d: Slot,
+        a: Slot,
+    },
+    NotI {
+        d: Slot,
+        a: Slot,
+    },
+    Clz {
+        d: Slot,
+        a: Slot,
+    },
+    Ctz {
+        d: Slot,
+        a: Slot,
+    },
+    Popcnt {
+        d: Slot,
+        a: Slot,
+    },
 
-    AddF { d: Slot, a: Slot, b: Slot },
-    SubF { d: Slot, a: Slot, b: Slot },
-    MulF { d: Slot, a: Slot, b: Slot },
-    DivF { d: Slot, a: Slot, b: Slot },
-    MinF { d: Slot, a: Slot, b: Slot },
-    MaxF { d: Slot, a: Slot, b: Slot },
-    NegF { d: Slot, a: Slot },
-    AbsF { d: Slot, a: Slot },
-    Sqrt { d: Slot, a: Slot },
-    Floor { d: Slot, a: Slot },
-    Ceil { d: Slot, a: Slot },
-    Trunc { d: Slot, a: Slot },
-    RoundF { d: Slot, a: Slot },
-    Math { f: MathFn, d: Slot, a: Slot },
-    Math2 { f: Math2Fn, d: Slot, a: Slot, b: Slot },
-    I2F { d: Slot, a: Slot },
-    F2I { d: Slot, a: Slot },
+    AddF {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    SubF {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    MulF {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    DivF {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    MinF {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    MaxF {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    NegF {
+        d: Slot,
+        a: Slot,
+    },
+    AbsF {
+        d: Slot,
+        a: Slot,
+    },
+    Sqrt {
+        d: Slot,
+        a: Slot,
+    },
+    Floor {
+        d: Slot,
+        a: Slot,
+    },
+    Ceil {
+        d: Slot,
+        a: Slot,
+    },
+    Trunc {
+        d: Slot,
+        a: Slot,
+    },
+    RoundF {
+        d: Slot,
+        a: Slot,
+    },
+    Math {
+        f: MathFn,
+        d: Slot,
+        a: Slot,
+    },
+    Math2 {
+        f: Math2Fn,
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    I2F {
+        d: Slot,
+        a: Slot,
+    },
+    F2I {
+        d: Slot,
+        a: Slot,
+    },
 
-    AddS { d: Slot, a: Slot, b: Slot },
-    SubS { d: Slot, a: Slot, b: Slot },
-    MulS { d: Slot, a: Slot, b: Slot },
-    DivS { d: Slot, a: Slot, b: Slot },
-    NotS { d: Slot, a: Slot },
-    Sil { f: SilFn, d: Slot, a: Slot },
-    SilToF { f: SilToF, d: Slot, a: Slot },
-    SilInt { f: SilIntFn, d: Slot, a: Slot, n: Slot },
-    SilRho { d: Slot, a: Slot },
-    SilTheta { d: Slot, a: Slot },
-    SilFromByte { d: Slot, a: Slot },
-    SilNew { d: Slot, rho: Slot, theta: Slot },
-    SilFrom { d: Slot, re: Slot, im: Slot },
-    SilLerp { d: Slot, a: Slot, b: Slot, t: Slot },
+    AddS {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    SubS {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    MulS {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    DivS {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    NotS {
+        d: Slot,
+        a: Slot,
+    },
+    Sil {
+        f: SilFn,
+        d: Slot,
+        a: Slot,
+    },
+    SilToF {
+        f: SilToF,
+        d: Slot,
+        a: Slot,
+    },
+    SilInt {
+        f: SilIntFn,
+        d: Slot,
+        a: Slot,
+        n: Slot,
+    },
+    SilRho {
+        d: Slot,
+        a: Slot,
+    },
+    SilTheta {
+        d: Slot,
+        a: Slot,
+    },
+    SilFromByte {
+        d: Slot,
+        a: Slot,
+    },
+    SilNew {
+        d: Slot,
+        rho: Slot,
+        theta: Slot,
+    },
+    SilFrom {
+        d: Slot,
+        re: Slot,
+        im: Slot,
+    },
+    SilLerp {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+        t: Slot,
+    },
 
     /// `eq`/`ne` on i64 and sil (raw bytes) alike.
-    EqI { d: Slot, a: Slot, b: Slot },
-    NeI { d: Slot, a: Slot, b: Slot },
-    LtI { d: Slot, a: Slot, b: Slot },
-    LeI { d: Slot, a: Slot, b: Slot },
-    LtU { d: Slot, a: Slot, b: Slot },
-    LeU { d: Slot, a: Slot, b: Slot },
-    EqF { d: Slot, a: Slot, b: Slot },
-    NeF { d: Slot, a: Slot, b: Slot },
-    LtF { d: Slot, a: Slot, b: Slot },
-    LeF { d: Slot, a: Slot, b: Slot },
-    Select { d: Slot, c: Slot, a: Slot, b: Slot },
+    EqI {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    NeI {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    LtI {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    LeI {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    LtU {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    LeU {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    EqF {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    NeF {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    LtF {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    LeF {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    Select {
+        d: Slot,
+        c: Slot,
+        a: Slot,
+        b: Slot,
+    },
 
-    Jmp { t: u32 },
-    Jz { a: Slot, t: u32 },
-    Jnz { a: Slot, t: u32 },
-    BeqI { a: Slot, b: Slot, t: u32 },
-    BneI { a: Slot, b: Slot, t: u32 },
-    BltI { a: Slot, b: Slot, t: u32 },
-    BleI { a: Slot, b: Slot, t: u32 },
-    BltU { a: Slot, b: Slot, t: u32 },
-    BleU { a: Slot, b: Slot, t: u32 },
-    BeqF { a: Slot, b: Slot, t: u32 },
-    BneF { a: Slot, b: Slot, t: u32 },
-    BltF { a: Slot, b: Slot, t: u32 },
-    BleF { a: Slot, b: Slot, t: u32 },
+    Jmp {
+        t: u32,
+    },
+    Jz {
+        a: Slot,
+        t: u32,
+    },
+    Jnz {
+        a: Slot,
+        t: u32,
+    },
+    BeqI {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BneI {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BltI {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BleI {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BltU {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BleU {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BeqF {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BneF {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BltF {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BleF {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
     /// `Program::switch_tables[table]`: the targets, then the default last.
-    Switch { a: Slot, table: u32 },
+    Switch {
+        a: Slot,
+        table: u32,
+    },
 
     /// `Program::call_sites[site]`.
-    Call { site: u32 },
-    CallHost { site: u32 },
-    Tail { site: u32 },
+    Call {
+        site: u32,
+    },
+    CallHost {
+        site: u32,
+    },
+    Tail {
+        site: u32,
+    },
     /// A tail call to an extern: call, then return its result.
-    TailHost { site: u32 },
-    CallI { site: u32 },
-    Ret { a: Slot },
+    TailHost {
+        site: u32,
+    },
+    CallI {
+        site: u32,
+    },
+    Ret {
+        a: Slot,
+    },
     RetVoid,
-    Exit { a: Slot },
+    Exit {
+        a: Slot,
+    },
     Trap,
 
-    Load { k: LoadKind, d: Slot, a: Slot, off: i32 },
-    Store8 { a: Slot, off: i32, v: Slot },
-    Store16 { a: Slot, off: i32, v: Slot },
-    Store32 { a: Slot, off: i32, v: Slot },
-    Store64 { a: Slot, off: i32, v: Slot },
-    MemSize { d: Slot },
-    MemGrow { d: Slot, a: Slot },
-    MemCopy { dst: Slot, src: Slot, n: Slot },
-    MemFill { dst: Slot, byte: Slot, n: Slot },
+    Load {
+        k: LoadKind,
+        d: Slot,
+        a: Slot,
+        off: i32,
+    },
+    Store8 {
+        a: Slot,
+        off: i32,
+        v: Slot,
+    },
+    Store16 {
+        a: Slot,
+        off: i32,
+        v: Slot,
+    },
+    Store32 {
+        a: Slot,
+        off: i32,
+        v: Slot,
+    },
+    Store64 {
+        a: Slot,
+        off: i32,
+        v: Slot,
+    },
+    MemSize {
+        d: Slot,
+    },
+    MemGrow {
+        d: Slot,
+        a: Slot,
+    },
+    MemCopy {
+        dst: Slot,
+        src: Slot,
+        n: Slot,
+    },
+    MemFill {
+        dst: Slot,
+        byte: Slot,
+        n: Slot,
+    },
 
-    PrintI { a: Slot, nl: bool },
+    PrintI {
+        a: Slot,
+        nl: bool,
+    },
     /// `prec < 0`: shortest form.
-    PrintF { a: Slot, prec: i8, nl: bool },
-    PrintS { a: Slot, nl: bool },
+    PrintF {
+        a: Slot,
+        prec: i8,
+        nl: bool,
+    },
+    PrintS {
+        a: Slot,
+        nl: bool,
+    },
     Newline,
-    Putc { a: Slot },
-    Write { a: Slot, n: Slot },
-    Getc { d: Slot },
-    Clock { d: Slot },
+    Putc {
+        a: Slot,
+    },
+    Write {
+        a: Slot,
+        n: Slot,
+    },
+    Getc {
+        d: Slot,
+    },
+    Clock {
+        d: Slot,
+    },
 }
 
 /// A call's operands, kept out of line so `Op` stays small.

@@ -93,12 +93,17 @@ impl<'a> FuncDecoder<'a> {
             let before = self.ops.len();
             self.inst(&inst.inst);
             let line = inst.loc.line;
-            self.lines.extend(std::iter::repeat_n(line, self.ops.len() - before));
+            self.lines
+                .extend(std::iter::repeat_n(line, self.ops.len() - before));
         }
         starts.push(self.ops.len() as u32);
         // Branch targets were emitted as label ids; turn them into op indices.
         let target = |label: u32| -> u32 {
-            let pos = self.f.labels.get(label as usize).map_or(0, |l| l.pos as usize);
+            let pos = self
+                .f
+                .labels
+                .get(label as usize)
+                .map_or(0, |l| l.pos as usize);
             starts.get(pos).copied().unwrap_or(0)
         };
         for op in &mut self.ops {
@@ -182,20 +187,36 @@ impl<'a> FuncDecoder<'a> {
                         s
                     }
                 };
-                self.emit(Op::AddI { d: scratch, a: base, b: k });
+                self.emit(Op::AddI {
+                    d: scratch,
+                    a: base,
+                    b: k,
+                });
                 (scratch, 0)
             }
         }
     }
 
-    fn call_site(&mut self, target: u32, args: &[Operand], params: &[Type], dest: Slot, sig: u32) -> u32 {
+    fn call_site(
+        &mut self,
+        target: u32,
+        args: &[Operand],
+        params: &[Type],
+        dest: Slot,
+        sig: u32,
+    ) -> u32 {
         let args = args
             .iter()
             .zip(params)
             .map(|(a, &t)| self.slot(a, t))
             .collect::<Vec<_>>()
             .into_boxed_slice();
-        self.p.call_sites.push(CallSite { target, args, dest, sig });
+        self.p.call_sites.push(CallSite {
+            target,
+            args,
+            dest,
+            sig,
+        });
         self.p.call_sites.len() as u32 - 1
     }
 
@@ -269,14 +290,22 @@ impl<'a> FuncDecoder<'a> {
             Inst::JumpIf { nonzero, a, target } => {
                 let a = self.slot(a, Type::I64);
                 let t = target.0;
-                self.emit(if *nonzero { Op::Jnz { a, t } } else { Op::Jz { a, t } });
+                self.emit(if *nonzero {
+                    Op::Jnz { a, t }
+                } else {
+                    Op::Jz { a, t }
+                });
             }
             Inst::Branch { op, a, b, target } => {
                 let ty = cmp_operand_type(self.f, a, b);
                 let (a, b) = (self.slot(a, ty), self.slot(b, ty));
                 self.emit(branch(*op, ty, a, b, target.0));
             }
-            Inst::Switch { a, targets, default } => {
+            Inst::Switch {
+                a,
+                targets,
+                default,
+            } => {
                 let a = self.slot(a, Type::I64);
                 let mut tab: Vec<u32> = targets.iter().map(|t| t.0).collect();
                 tab.push(default.0);
@@ -293,7 +322,13 @@ impl<'a> FuncDecoder<'a> {
                 let h = self.konst(handle_of(func.0) as u64);
                 self.emit(Op::Mov { d: d.0, a: h });
             }
-            Inst::CallI { d, handle, args, params, ret } => {
+            Inst::CallI {
+                d,
+                handle,
+                args,
+                params,
+                ret,
+            } => {
                 let h = self.slot(handle, Type::I64);
                 let sig = self.p.intern_sig(params.clone(), *ret);
                 let dest = d.map_or(NO_SLOT, |d| d.0);
@@ -341,21 +376,37 @@ impl<'a> FuncDecoder<'a> {
                 self.emit(Op::MemGrow { d: d.0, a });
             }
             Inst::MemCopy { dst, src, n } => {
-                let (dst, src, n) = (self.slot(dst, Type::I64), self.slot(src, Type::I64), self.slot(n, Type::I64));
+                let (dst, src, n) = (
+                    self.slot(dst, Type::I64),
+                    self.slot(src, Type::I64),
+                    self.slot(n, Type::I64),
+                );
                 self.emit(Op::MemCopy { dst, src, n });
             }
             Inst::MemFill { dst, byte, n } => {
-                let (dst, byte, n) = (self.slot(dst, Type::I64), self.slot(byte, Type::I64), self.slot(n, Type::I64));
+                let (dst, byte, n) = (
+                    self.slot(dst, Type::I64),
+                    self.slot(byte, Type::I64),
+                    self.slot(n, Type::I64),
+                );
                 self.emit(Op::MemFill { dst, byte, n });
             }
             Inst::Print { a: None, .. } => self.emit(Op::Newline),
-            Inst::Print { a: Some(a), precision, newline } => {
+            Inst::Print {
+                a: Some(a),
+                precision,
+                newline,
+            } => {
                 let ty = natural_operand_type(self.f, a);
                 let s = self.slot(a, ty);
                 let nl = *newline;
                 self.emit(match ty {
                     Type::I64 => Op::PrintI { a: s, nl },
-                    Type::F64 => Op::PrintF { a: s, prec: precision.map_or(-1, |p| p as i8), nl },
+                    Type::F64 => Op::PrintF {
+                        a: s,
+                        prec: precision.map_or(-1, |p| p as i8),
+                        nl,
+                    },
                     Type::Sil => Op::PrintS { a: s, nl },
                 });
             }
@@ -385,7 +436,12 @@ fn bin(op: BinOp, ty: Type, d: Slot, a: Slot, b: Slot) -> Op {
         (B::Sub, Type::F64) => Op::SubF { d, a, b },
         (B::Mul, Type::F64) => Op::MulF { d, a, b },
         (B::Div, Type::F64) => Op::DivF { d, a, b },
-        (B::Rem, _) => Op::Math2 { f: Math2Fn::Rem, d, a, b },
+        (B::Rem, _) => Op::Math2 {
+            f: Math2Fn::Rem,
+            d,
+            a,
+            b,
+        },
         (B::Add, _) => Op::AddS { d, a, b },
         (B::Sub, _) => Op::SubS { d, a, b },
         (B::Mul, _) => Op::MulS { d, a, b },
@@ -405,9 +461,24 @@ fn bin(op: BinOp, ty: Type, d: Slot, a: Slot, b: Slot) -> Op {
         (B::UShr, _) => Op::UShr { d, a, b },
         (B::Rotl, _) => Op::Rotl { d, a, b },
         (B::Rotr, _) => Op::Rotr { d, a, b },
-        (B::Atan2, _) => Op::Math2 { f: Math2Fn::Atan2, d, a, b },
-        (B::Pow, _) => Op::Math2 { f: Math2Fn::Pow, d, a, b },
-        (B::Hypot, _) => Op::Math2 { f: Math2Fn::Hypot, d, a, b },
+        (B::Atan2, _) => Op::Math2 {
+            f: Math2Fn::Atan2,
+            d,
+            a,
+            b,
+        },
+        (B::Pow, _) => Op::Math2 {
+            f: Math2Fn::Pow,
+            d,
+            a,
+            b,
+        },
+        (B::Hypot, _) => Op::Math2 {
+            f: Math2Fn::Hypot,
+            d,
+            a,
+            b,
+        },
     }
 }
 
@@ -417,7 +488,11 @@ fn un(op: UnOp, dty: Type, d: Slot, a: Slot) -> Op {
     match (op, dty) {
         (U::Neg, Type::I64) => Op::NegI { d, a },
         (U::Neg, Type::F64) => Op::NegF { d, a },
-        (U::Neg, _) => Op::Sil { f: SilFn::Neg, d, a },
+        (U::Neg, _) => Op::Sil {
+            f: SilFn::Neg,
+            d,
+            a,
+        },
         (U::Abs, Type::F64) => Op::AbsF { d, a },
         (U::Abs, _) => Op::AbsI { d, a },
         (U::Not, Type::Sil) => Op::NotS { d, a },
@@ -446,14 +521,46 @@ fn un(op: UnOp, dty: Type, d: Slot, a: Slot) -> Op {
         (U::SilRho, _) => Op::SilRho { d, a },
         (U::SilTheta, _) => Op::SilTheta { d, a },
         (U::SilFromByte, _) => Op::SilFromByte { d, a },
-        (U::SilInv, _) => Op::Sil { f: SilFn::Inv, d, a },
-        (U::SilConj, _) => Op::Sil { f: SilFn::Conj, d, a },
-        (U::SilMag, _) => Op::Sil { f: SilFn::Mag, d, a },
-        (U::SilPhase, _) => Op::Sil { f: SilFn::Phase, d, a },
-        (U::SilRe, _) => Op::SilToF { f: SilToF::Re, d, a },
-        (U::SilIm, _) => Op::SilToF { f: SilToF::Im, d, a },
-        (U::SilAbs, _) => Op::SilToF { f: SilToF::Abs, d, a },
-        (U::SilArg, _) => Op::SilToF { f: SilToF::Arg, d, a },
+        (U::SilInv, _) => Op::Sil {
+            f: SilFn::Inv,
+            d,
+            a,
+        },
+        (U::SilConj, _) => Op::Sil {
+            f: SilFn::Conj,
+            d,
+            a,
+        },
+        (U::SilMag, _) => Op::Sil {
+            f: SilFn::Mag,
+            d,
+            a,
+        },
+        (U::SilPhase, _) => Op::Sil {
+            f: SilFn::Phase,
+            d,
+            a,
+        },
+        (U::SilRe, _) => Op::SilToF {
+            f: SilToF::Re,
+            d,
+            a,
+        },
+        (U::SilIm, _) => Op::SilToF {
+            f: SilToF::Im,
+            d,
+            a,
+        },
+        (U::SilAbs, _) => Op::SilToF {
+            f: SilToF::Abs,
+            d,
+            a,
+        },
+        (U::SilArg, _) => Op::SilToF {
+            f: SilToF::Arg,
+            d,
+            a,
+        },
     }
 }
 

@@ -37,7 +37,10 @@ impl Memory {
                 dst.copy_from_slice(&seg.bytes);
             }
         }
-        Memory { bytes, max_pages: m.memory.max_pages }
+        Memory {
+            bytes,
+            max_pages: m.memory.max_pages,
+        }
     }
 
     /// The byte range `[ea, ea + n)` for `ea = base + off` (wrapping), if it lies in memory.
@@ -54,8 +57,12 @@ impl Memory {
     /// `memgrow`: the old size in pages, or -1 (memory unchanged).
     pub fn grow(&mut self, pages: i64) -> i64 {
         let old = self.bytes.len() as u64 / bytecode::PAGE_SIZE;
-        let Ok(pages) = u64::try_from(pages) else { return -1 };
-        let Some(new) = old.checked_add(pages).filter(|&n| n <= self.max_pages) else { return -1 };
+        let Ok(pages) = u64::try_from(pages) else {
+            return -1;
+        };
+        let Some(new) = old.checked_add(pages).filter(|&n| n <= self.max_pages) else {
+            return -1;
+        };
         let extra = ((new - old) * bytecode::PAGE_SIZE) as usize;
         if self.bytes.try_reserve_exact(extra).is_err() {
             return -1;
@@ -106,7 +113,13 @@ impl Vm {
     }
 
     /// Runs function `func` of `prog` with `args` (one slot per parameter).
-    pub fn run(&mut self, prog: &Program, env: Env, func: usize, args: &[u64]) -> Result<Completion, Trap> {
+    pub fn run(
+        &mut self,
+        prog: &Program,
+        env: Env,
+        func: usize,
+        args: &[u64],
+    ) -> Result<Completion, Trap> {
         self.frames.clear();
         let Some(code) = prog.funcs.get(func) else {
             return Err(Trap::new(TrapCode::InvalidFunctionHandle));
@@ -116,7 +129,11 @@ impl Vm {
             self.stack.resize(n.max(1024), 0);
         }
         self.stack[..n].copy_from_slice(&code.frame_template);
-        for (slot, &a) in self.stack.iter_mut().zip(args.iter().take(code.num_params as usize)) {
+        for (slot, &a) in self
+            .stack
+            .iter_mut()
+            .zip(args.iter().take(code.num_params as usize))
+        {
             *slot = a;
         }
         let mut at = (func as u32, 0u32);
@@ -137,8 +154,15 @@ impl Vm {
     /// Innermost first: the trapping op, then each waiting caller.
     fn backtrace(&self, prog: &Program, at: (u32, u32)) -> Vec<FrameInfo> {
         let frame = |func: u32, pc: u32| {
-            let line = prog.funcs[func as usize].lines.get(pc as usize).copied().unwrap_or(0);
-            FrameInfo { func: prog.func_name(func as usize).to_string(), line }
+            let line = prog.funcs[func as usize]
+                .lines
+                .get(pc as usize)
+                .copied()
+                .unwrap_or(0);
+            FrameInfo {
+                func: prog.func_name(func as usize).to_string(),
+                line,
+            }
         };
         let mut bt = vec![frame(at.0, at.1)];
         for f in self.frames.iter().rev() {
@@ -423,7 +447,12 @@ impl Vm {
                         trap!(StackOverflow);
                     }
                     collect_args!(s);
-                    frames.push(Frame { func, pc: pc as u32, base, dest: s.dest });
+                    frames.push(Frame {
+                        func,
+                        pc: pc as u32,
+                        base,
+                        dest: s.dest,
+                    });
                     let nb = base + code.num_slots();
                     enter!(s.target, nb);
                 }
@@ -445,7 +474,12 @@ impl Vm {
                         trap!(StackOverflow);
                     }
                     collect_args!(s);
-                    frames.push(Frame { func, pc: pc as u32, base, dest: s.dest });
+                    frames.push(Frame {
+                        func,
+                        pc: pc as u32,
+                        base,
+                        dest: s.dest,
+                    });
                     let nb = base + code.num_slots();
                     enter!(target as u32, nb);
                 }
@@ -477,7 +511,9 @@ impl Vm {
                         LoadKind::I16 | LoadKind::U16 => 2,
                         LoadKind::I8 | LoadKind::U8 => 1,
                     };
-                    let Some(p) = mem.range(r!(a), off as i64, n) else { trap!(OutOfBounds) };
+                    let Some(p) = mem.range(r!(a), off as i64, n) else {
+                        trap!(OutOfBounds)
+                    };
                     let m = &mem.bytes[p..p + n as usize];
                     let mut buf = [0u8; 8];
                     buf[..m.len()].copy_from_slice(m);
@@ -489,28 +525,41 @@ impl Vm {
                         LoadKind::I8 => raw as u8 as i8 as i64 as u64,
                     };
                 }
-                Op::Store8 { a, off, v } | Op::Store16 { a, off, v } | Op::Store32 { a, off, v } | Op::Store64 { a, off, v } => {
+                Op::Store8 { a, off, v }
+                | Op::Store16 { a, off, v }
+                | Op::Store32 { a, off, v }
+                | Op::Store64 { a, off, v } => {
                     let n: usize = match op {
                         Op::Store8 { .. } => 1,
                         Op::Store16 { .. } => 2,
                         Op::Store32 { .. } => 4,
                         _ => 8,
                     };
-                    let Some(p) = mem.range(r!(a), off as i64, n as u64) else { trap!(OutOfBounds) };
+                    let Some(p) = mem.range(r!(a), off as i64, n as u64) else {
+                        trap!(OutOfBounds)
+                    };
                     mem.bytes[p..p + n].copy_from_slice(&r!(v).to_le_bytes()[..n]);
                 }
                 Op::MemSize { d } => r!(d) = mem.bytes.len() as u64,
                 Op::MemGrow { d, a } => r!(d) = mem.grow(i!(a)) as u64,
                 Op::MemCopy { dst, src, n } => {
-                    let Ok(n) = u64::try_from(i!(n)) else { trap!(OutOfBounds) };
-                    let (Some(to), Some(from)) = (mem.range(r!(dst), 0, n), mem.range(r!(src), 0, n)) else {
+                    let Ok(n) = u64::try_from(i!(n)) else {
+                        trap!(OutOfBounds)
+                    };
+                    let (Some(to), Some(from)) =
+                        (mem.range(r!(dst), 0, n), mem.range(r!(src), 0, n))
+                    else {
                         trap!(OutOfBounds)
                     };
                     mem.bytes.copy_within(from..from + n as usize, to);
                 }
                 Op::MemFill { dst, byte, n } => {
-                    let Ok(n) = u64::try_from(i!(n)) else { trap!(OutOfBounds) };
-                    let Some(to) = mem.range(r!(dst), 0, n) else { trap!(OutOfBounds) };
+                    let Ok(n) = u64::try_from(i!(n)) else {
+                        trap!(OutOfBounds)
+                    };
+                    let Some(to) = mem.range(r!(dst), 0, n) else {
+                        trap!(OutOfBounds)
+                    };
                     mem.bytes[to..to + n as usize].fill(r!(byte) as u8);
                 }
 
@@ -522,8 +571,12 @@ impl Vm {
                 Op::Newline => io.out().newline(),
                 Op::Putc { a } => io.out().putc(i!(a)),
                 Op::Write { a, n } => {
-                    let Ok(n) = u64::try_from(i!(n)) else { trap!(OutOfBounds) };
-                    let Some(p) = mem.range(r!(a), 0, n) else { trap!(OutOfBounds) };
+                    let Ok(n) = u64::try_from(i!(n)) else {
+                        trap!(OutOfBounds)
+                    };
+                    let Some(p) = mem.range(r!(a), 0, n) else {
+                        trap!(OutOfBounds)
+                    };
                     io.out().write_bytes(&mem.bytes[p..p + n as usize]);
                 }
                 Op::Getc { d } => r!(d) = io.getc() as u64,

@@ -1,0 +1,679 @@
+//! The embedding API (SPEC §8): load a module, call its functions with typed arguments, get
+//! traps back as values, provide host functions, capture output, touch memory, redefine
+//! functions in a live module, and read statistics — on the interpreter or the JIT alike.
+
+use crate::host::HostState;
+use crate::interp::{self, Completion, HostFn, Program, Vm};
+use crate::io::{Io, OutputMode};
+use crate::native::{FuncStats, NativeCode};
+use crate::trap::{FrameInfo, Trap, TrapCode};
+use bytecode::{Diagnostics, Module, Type};
+use runtime::VmCtx;
+use runtime::vmctx::TRAP_EXIT;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Which engine runs the code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EngineKind {
+    /// The reference interpreter.
+    Interp,
+    /// Cranelift-compiled native code.
+    #[default]
+    Jit,
+}
+
+/// Engine configuration, built fluently: `Config::new().engine(EngineKind::Jit).opt_level(2)`.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub engine: EngineKind,
+    /// 0, 1 or 2 (Cranelift's none, speed, speed_and_size).
+    pub opt_level: u8,
+    pub output: OutputMode,
+    /// Stack for native code: calls run on a thread with this much stack, so a deep recursion
+    /// (SPEC §4: 100,000 frames) fits and overflow is a trap, never a crash.
+    pub stack_size: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            engine: EngineKind::Jit,
+            opt_level: 2,
+            output: OutputMode::Stdout,
+            stack_size: 512 << 20,
+        }
+    }
+}
+
+impl Config {
+    pub fn new() -> Config {
+        Config::default()
+    }
+    pub fn engine(mut self, e: EngineKind) -> Config {
+        self.engine = e;
+        self
+    }
+    pub fn opt_level(mut self, level: u8) -> Config {
+        self.opt_level = level.min(2);
+        self
+    }
+    /// Keep the program's output in memory (read it with `Instance::take_output`).
+    pub fn capture_output(mut self) -> Config {
+        self.output = OutputMode::Capture;
+        self
+    }
+    pub fn stack_size(mut self, bytes: usize) -> Config {
+        self.stack_size = bytes;
+        self
+    }
+}
+
+/// A typed value crossing the API.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Value {
+    I64(i64),
+    F64(f64),
+    Sil(u8),
+}
+
+impl Value {
+    pub fn ty(self) -> Type {
+        match self {
+            Value::I64(_) => Type::I64,
+            Value::F64(_) => Type::F64,
+            Value::Sil(_) => Type::Sil,
+        }
+    }
+
+    pub(crate) fn to_slot(self) -> u64 {
+        match self {
+            Value::I64(v) => v as u64,
+            Value::F64(f) => f.to_bits(),
+            Value::Sil(b) => b as u64,
+        }
+    }
+
+    pub(crate) fn from_slot(ty: Type, s: u64) -> Value {
+        match ty {
+            Type::I64 => Value::I64(s as i64),
+            Type::F64 => Value::F64(f64::from_bits(s)),
+            Type::Sil => Value::Sil(s as u8),
+        }
+    }
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::I64(v) => write!(f, "{v}"),
+            Value::F64(v) => {
+                let mut b: runtime::fmt::FmtBuf = [0u8; runtime::fmt::FMT_BUF_LEN];
+                f.write_str(
+                    std::str::from_utf8(runtime::fmt::format_f64(*v, &mut b)).unwrap_or("?"),
+                )
+            }
+            Value::Sil(b) => write!(
+                f,
+                "sil({},{})",
+                runtime::sil::rho(*b),
+                runtime::sil::theta(*b)
+            ),
+        }
+    }
+}
+
+/// A host function: typed arguments in, an optional result (of the extern's declared type) out.
+pub type HostFunc = Box<dyn FnMut(&[Value]) -> Result<Option<Value>, Trap> + Send>;
+
+/// Host functions by name, for a module's `extern func` items.
+#[derive(Default)]
+pub struct Linker {
+    funcs: HashMap<String, HostFunc>,
+}
+
+impl Linker {
+    pub fn new() -> Linker {
+        Linker::default()
+    }
+
+    /// Provides `extern func NAME`.
+    pub fn func(
+        &mut self,
+        name: &str,
+        f: impl FnMut(&[Value]) -> Result<Option<Value>, Trap> + Send + 'static,
+    ) -> &mut Linker {
+        self.funcs.insert(name.to_string(), Box::new(f));
+        self
+    }
+}
+
+/// Errors of loading or changing a module.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The text does not parse or the module does not verify.
+    #[error("{0}")]
+    Invalid(Diagnostics),
+    #[error("invalid .silc: {0}")]
+    Decode(#[from] bytecode::DecodeError),
+    #[error("extern `{0}` has no host function (register it with `Linker::func`)")]
+    MissingHost(String),
+    #[error("the module's initial memory ({0} pages) cannot be allocated")]
+    Memory(u64),
+    #[error("{0}")]
+    Compile(#[from] codegen::CodegenError),
+}
+
+/// Errors of a call from the host.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("{0}")]
+    Trap(Trap),
+    /// The program ran `exit`.
+    #[error("the program exited with status {0}")]
+    Exit(i32),
+    #[error("no function named `{0}`")]
+    NoSuchFunction(String),
+    #[error("`{func}` takes {expected} arguments, {given} given")]
+    Arity {
+        func: String,
+        expected: usize,
+        given: usize,
+    },
+    #[error("argument {index} of `{func}` must be {expected}, not {given}")]
+    ArgType {
+        func: String,
+        index: usize,
+        expected: Type,
+        given: Type,
+    },
+}
+
+impl From<Trap> for CallError {
+    fn from(t: Trap) -> CallError {
+        CallError::Trap(t)
+    }
+}
+
+/// Engine statistics.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub engine: &'static str,
+    /// Per function (JIT only): compile time and code size.
+    pub functions: Vec<FuncStats>,
+    pub compile_time: Duration,
+    pub code_size: usize,
+    /// Time spent preparing the module (decoding for the interpreter, compiling for the JIT).
+    pub load_time: Duration,
+    pub calls: u64,
+}
+
+enum Backend {
+    Interp {
+        prog: Program,
+        vm: Vm,
+        mem: interp::Memory,
+    },
+    Native {
+        code: Box<NativeCode>,
+        vmctx: Box<VmCtx>,
+    },
+}
+
+/// A loaded module, ready to call.
+pub struct Instance {
+    config: Config,
+    module: Module,
+    /// Boxed: `VmCtx::host` points at it while native code runs.
+    state: Box<HostState>,
+    linker: Linker,
+    backend: Backend,
+    load_time: Duration,
+    calls: u64,
+}
+
+// SAFETY: the raw pointers inside (`VmCtx`, the JIT's code table) point only into memory the
+// instance owns; nothing is shared with another thread except during a call, when the calling
+// thread waits for the one running the code.
+unsafe impl Send for Instance {}
+
+impl Instance {
+    /// Loads `.sil` text (`name` is used for diagnostics and as the default module name).
+    pub fn from_text(
+        config: Config,
+        src: &str,
+        name: &str,
+        linker: Linker,
+    ) -> Result<Instance, LoadError> {
+        let m = bytecode::parse(src, name).map_err(LoadError::Invalid)?;
+        Instance::new(config, m, linker)
+    }
+
+    /// Loads a `.silc` binary.
+    pub fn from_binary(
+        config: Config,
+        bytes: &[u8],
+        linker: Linker,
+    ) -> Result<Instance, LoadError> {
+        let m = bytecode::decode(bytes)?;
+        Instance::new(config, m, linker)
+    }
+
+    /// Verifies `module` and prepares it on the configured engine.
+    pub fn new(config: Config, module: Module, linker: Linker) -> Result<Instance, LoadError> {
+        bytecode::verify(&module).map_err(LoadError::Invalid)?;
+        let mut inst = Instance {
+            state: Box::new(HostState {
+                io: Io::new(config.output),
+                hosts: Vec::new(),
+                extern_arity: Vec::new(),
+                host_panicked: false,
+            }),
+            config,
+            module,
+            linker,
+            backend: Backend::Interp {
+                prog: Program::default(),
+                vm: Vm::new(),
+                mem: interp::Memory::default(),
+            },
+            load_time: Duration::ZERO,
+            calls: 0,
+        };
+        inst.link_hosts()?;
+        let start = Instant::now();
+        inst.backend = match inst.config.engine {
+            EngineKind::Interp => Backend::Interp {
+                prog: Program::decode(&inst.module),
+                vm: Vm::new(),
+                mem: interp::Memory::new(&inst.module),
+            },
+            EngineKind::Jit => {
+                let code = Box::new(NativeCode::compile(
+                    &inst.module,
+                    inst.config.opt_level,
+                    false,
+                )?);
+                let mut vmctx = Box::new(VmCtx::empty());
+                let mem = &inst.module.memory;
+                // SAFETY: `vmctx` is a fresh context that owns no memory yet.
+                if !unsafe { runtime::mem::vsp_mem_init(&mut *vmctx, mem.min_pages, mem.max_pages) }
+                {
+                    return Err(LoadError::Memory(mem.min_pages));
+                }
+                let mut b = Backend::Native { code, vmctx };
+                write_data(&mut b, &inst.module.data);
+                b
+            }
+        };
+        inst.load_time = start.elapsed();
+        Ok(inst)
+    }
+
+    /// Wraps the linker's typed host functions as slot functions, in extern order.
+    fn link_hosts(&mut self) -> Result<(), LoadError> {
+        let mut hosts: Vec<HostFn> = Vec::new();
+        for e in &self.module.externs {
+            let Some(mut f) = self.linker.funcs.remove(&e.name) else {
+                return Err(LoadError::MissingHost(e.name.clone()));
+            };
+            let (params, ret) = (e.params.clone(), e.ret);
+            hosts.push(Box::new(move |slots: &[u64]| {
+                let args: Vec<Value> = params
+                    .iter()
+                    .zip(slots)
+                    .map(|(&t, &s)| Value::from_slot(t, s))
+                    .collect();
+                match (f(&args)?, ret) {
+                    (Some(v), Some(t)) if v.ty() == t => Ok(v.to_slot()),
+                    (None, None) => Ok(0),
+                    // A host function returning the wrong type is the host's bug; the program
+                    // cannot continue with a value of the wrong type.
+                    _ => Err(Trap::new(TrapCode::Unreachable)),
+                }
+            }));
+        }
+        self.state.extern_arity = self.module.externs.iter().map(|e| e.params.len()).collect();
+        self.state.hosts = hosts;
+        Ok(())
+    }
+
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Calls function `name` (any function of the module; `export` only matters to C).
+    pub fn call(&mut self, name: &str, args: &[Value]) -> Result<Option<Value>, CallError> {
+        let id = self
+            .module
+            .find_func(name)
+            .ok_or_else(|| CallError::NoSuchFunction(name.to_string()))?;
+        let f = self.module.func(id);
+        let params = f.param_types();
+        if params.len() != args.len() {
+            return Err(CallError::Arity {
+                func: name.to_string(),
+                expected: params.len(),
+                given: args.len(),
+            });
+        }
+        for (i, (a, &t)) in args.iter().zip(&params).enumerate() {
+            if a.ty() != t {
+                return Err(CallError::ArgType {
+                    func: name.to_string(),
+                    index: i + 1,
+                    expected: t,
+                    given: a.ty(),
+                });
+            }
+        }
+        let ret = f.ret;
+        let slots: Vec<u64> = args.iter().map(|a| a.to_slot()).collect();
+        match self.call_index(id.0 as usize, &slots)? {
+            Completion::Return(v) => Ok(ret.map(|t| Value::from_slot(t, v))),
+            Completion::Exit(status) => Err(CallError::Exit(status)),
+        }
+    }
+
+    /// Calls function `index` with raw slots (one per parameter, already typed). Output is
+    /// flushed when the call ends, however it ends.
+    pub fn call_index(&mut self, index: usize, args: &[u64]) -> Result<Completion, Trap> {
+        self.calls += 1;
+        self.state.host_panicked = false;
+        let result = match &mut self.backend {
+            Backend::Interp { prog, vm, mem } => {
+                let HostState { io, hosts, .. } = &mut *self.state;
+                vm.run(prog, interp::Env { mem, io, hosts }, index, args)
+            }
+            Backend::Native { code, vmctx } => native_call(
+                code,
+                vmctx,
+                &mut self.state,
+                index,
+                args,
+                self.config.stack_size,
+                &self.module,
+            ),
+        };
+        self.state.io.out().flush();
+        result
+    }
+
+    /// Everything the program printed since the last call (with `Config::capture_output`).
+    pub fn take_output(&mut self) -> Vec<u8> {
+        self.state.io.take_captured()
+    }
+
+    /// Replaces the byte source `getc` reads (standard input by default).
+    pub fn set_stdin(&mut self, r: impl std::io::Read + Send + 'static) {
+        self.state.io.set_stdin(r);
+    }
+
+    /// The module's linear memory.
+    pub fn memory(&self) -> &[u8] {
+        match &self.backend {
+            Backend::Interp { mem, .. } => &mem.bytes,
+            // SAFETY: `mem_base`/`mem_size` describe the allocation the context owns; no call is
+            // running (that would need `&mut self`), so nothing changes it while borrowed.
+            Backend::Native { vmctx, .. } => unsafe {
+                std::slice::from_raw_parts(vmctx.mem_base, vmctx.mem_size as usize)
+            },
+        }
+    }
+
+    pub fn memory_mut(&mut self) -> &mut [u8] {
+        match &mut self.backend {
+            Backend::Interp { mem, .. } => &mut mem.bytes,
+            // SAFETY: as in `memory`, and `&mut self` makes the borrow exclusive.
+            Backend::Native { vmctx, .. } => unsafe {
+                std::slice::from_raw_parts_mut(vmctx.mem_base, vmctx.mem_size as usize)
+            },
+        }
+    }
+
+    /// Adds or replaces module items given as `.sil` text (functions, externs, data, memory).
+    /// The whole resulting module is verified first: on any error nothing changes. Replaced
+    /// functions keep their slot in the table, so callers compiled earlier see the new body.
+    /// Returns the names of the functions defined.
+    pub fn define(&mut self, src: &str) -> Result<Vec<String>, LoadError> {
+        let new = bytecode::parse_into(src, self.module.clone()).map_err(LoadError::Invalid)?;
+        bytecode::verify(&new).map_err(LoadError::Invalid)?;
+        let old = std::mem::replace(&mut self.module, new);
+        let changed: Vec<usize> = (0..self.module.funcs.len())
+            .filter(|&i| old.funcs.get(i) != Some(&self.module.funcs[i]))
+            .collect();
+        // Callers embed their callees' signatures: recompile them along with what changed.
+        let mut which = changed.clone();
+        for (i, f) in self.module.funcs.iter().enumerate() {
+            let calls_changed = f.body.iter().any(|inst| match &inst.inst {
+                bytecode::Inst::Call {
+                    callee: bytecode::Callee::Func(c),
+                    ..
+                }
+                | bytecode::Inst::Tail {
+                    callee: bytecode::Callee::Func(c),
+                    ..
+                } => changed.contains(&(c.0 as usize)),
+                _ => false,
+            });
+            if calls_changed && !which.contains(&i) {
+                which.push(i);
+            }
+        }
+        let hosts_changed = old.externs != self.module.externs;
+        if let Err(e) = self.apply(&old, &which, hosts_changed) {
+            self.module = old;
+            return Err(e);
+        }
+        Ok(changed
+            .iter()
+            .map(|&i| self.module.funcs[i].name.clone())
+            .collect())
+    }
+
+    fn apply(
+        &mut self,
+        old: &Module,
+        which: &[usize],
+        hosts_changed: bool,
+    ) -> Result<(), LoadError> {
+        if hosts_changed {
+            // Host functions already moved into closures stay; new externs need the linker.
+            let existing = std::mem::take(&mut self.state.hosts);
+            let mut kept: Vec<HostFn> = Vec::new();
+            let mut existing = existing.into_iter();
+            for (i, e) in self.module.externs.iter().enumerate() {
+                if i < old.externs.len() && old.externs[i].name == e.name {
+                    if let Some(h) = existing.next() {
+                        kept.push(h);
+                        continue;
+                    }
+                }
+                return Err(LoadError::MissingHost(e.name.clone()));
+            }
+            self.state.hosts = kept;
+            self.state.extern_arity = self.module.externs.iter().map(|e| e.params.len()).collect();
+        }
+        let new_data: Vec<bytecode::DataSegment> =
+            self.module.data[old.data.len().min(self.module.data.len())..].to_vec();
+        let start = Instant::now();
+        match &mut self.backend {
+            Backend::Interp { prog, mem, .. } => {
+                *prog = Program::decode(&self.module);
+                mem.max_pages = self.module.memory.max_pages;
+                let have = mem.bytes.len() as u64 / bytecode::PAGE_SIZE;
+                if self.module.memory.min_pages > have {
+                    mem.grow((self.module.memory.min_pages - have) as i64);
+                }
+            }
+            Backend::Native { code, vmctx } => {
+                code.recompile(&self.module, which)?;
+                vmctx.max_pages = self.module.memory.max_pages;
+                let have = vmctx.mem_size / bytecode::PAGE_SIZE;
+                if self.module.memory.min_pages > have {
+                    // SAFETY: the context owns its memory; no call is running.
+                    unsafe {
+                        runtime::mem::vsp_mem_grow(
+                            &mut **vmctx,
+                            (self.module.memory.min_pages - have) as i64,
+                        )
+                    };
+                }
+            }
+        }
+        write_data(&mut self.backend, &new_data);
+        self.load_time += start.elapsed();
+        Ok(())
+    }
+
+    /// The Cranelift IR of a function (JIT only).
+    pub fn clif(&mut self, name: &str) -> Option<String> {
+        let id = self.module.find_func(name)?;
+        match &mut self.backend {
+            Backend::Native { code, .. } => code.clif(&self.module, id.0 as usize).ok(),
+            Backend::Interp { .. } => {
+                // The interpreter has no IR of its own; compile one on the side to show it.
+                let mut code =
+                    NativeCode::compile(&self.module, self.config.opt_level, false).ok()?;
+                code.clif(&self.module, id.0 as usize).ok()
+            }
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        let (engine, functions) = match &self.backend {
+            Backend::Interp { .. } => ("interp", Vec::new()),
+            Backend::Native { code, .. } => ("jit", code.stats.clone()),
+        };
+        Stats {
+            engine,
+            compile_time: functions.iter().map(|f| f.compile_time).sum(),
+            code_size: functions.iter().map(|f| f.code_size).sum(),
+            functions,
+            load_time: self.load_time,
+            calls: self.calls,
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Backend::Native { vmctx, .. } = &mut self.backend {
+            // SAFETY: the context owns its memory and nothing runs any more.
+            unsafe { runtime::mem::vsp_mem_free(&mut **vmctx) };
+        }
+    }
+}
+
+/// Writes data segments into memory (verified to fit the initial memory).
+fn write_data(b: &mut Backend, data: &[bytecode::DataSegment]) {
+    let mem: &mut [u8] = match b {
+        Backend::Interp { mem, .. } => &mut mem.bytes,
+        // SAFETY: the context owns `mem_size` bytes at `mem_base`; no call is running.
+        Backend::Native { vmctx, .. } => unsafe {
+            std::slice::from_raw_parts_mut(vmctx.mem_base, vmctx.mem_size as usize)
+        },
+    };
+    for seg in data {
+        let start = seg.offset as usize;
+        if let Some(dst) = mem.get_mut(start..start + seg.bytes.len()) {
+            dst.copy_from_slice(&seg.bytes);
+        }
+    }
+}
+
+/// The array trampoline's type: `(vmctx, args, ret)`.
+type ArrayFn = unsafe extern "C" fn(*mut VmCtx, *const u64, *mut u64);
+
+/// Raw pointers handed to the thread that runs native code.
+struct CallPtrs {
+    f: ArrayFn,
+    vmctx: *mut VmCtx,
+    args: *const u64,
+    ret: *mut u64,
+}
+// SAFETY: the pointers are used only by the spawned thread while the caller blocks on it; they
+// point into the instance (borrowed mutably for the whole call) and the caller's stack.
+unsafe impl Send for CallPtrs {}
+
+/// Room kept below the stack limit for runtime helpers and the trampoline.
+const STACK_MARGIN: usize = 256 << 10;
+
+/// Runs native function `index` on a thread with `stack_size` bytes of stack and turns the
+/// VM context's trap word into the result.
+fn native_call(
+    code: &NativeCode,
+    vmctx: &mut VmCtx,
+    state: &mut HostState,
+    index: usize,
+    args: &[u64],
+    stack_size: usize,
+    module: &Module,
+) -> Result<Completion, Trap> {
+    let Some(&tramp) = code.trampolines.get(index) else {
+        return Err(Trap::new(TrapCode::InvalidFunctionHandle));
+    };
+    vmctx.host = state as *mut HostState as *mut std::ffi::c_void;
+    vmctx.out = state.io.out_ptr();
+    vmctx.funcs = code.table.as_ptr();
+    vmctx.func_sigs = code.sig_ids.as_ptr();
+    vmctx.num_funcs = code.table.len() as u64;
+    vmctx.reset_trap();
+    let mut ret = 0u64;
+    let ptrs = CallPtrs {
+        // SAFETY: `tramp` is the finalized array trampoline of function `index`, whose type is
+        // exactly `ArrayFn` (codegen::array_signature, platform C convention).
+        f: unsafe { std::mem::transmute::<*const u8, ArrayFn>(tramp) },
+        vmctx,
+        args: args.as_ptr(),
+        ret: &mut ret,
+    };
+    let spawned = std::thread::scope(|s| {
+        let handle = std::thread::Builder::new()
+            .name("vsp-jit".into())
+            .stack_size(stack_size)
+            .spawn_scoped(s, move || {
+                let p = ptrs;
+                let marker = 0u8;
+                let sp = &marker as *const u8 as usize;
+                // SAFETY: `p.vmctx` is the instance's context, exclusively ours during the call;
+                // the limit leaves STACK_MARGIN of this thread's stack for helpers.
+                unsafe {
+                    (*p.vmctx).stack_limit =
+                        sp.saturating_sub(stack_size.saturating_sub(STACK_MARGIN))
+                };
+                // SAFETY: the trampoline reads one slot per parameter from `args` (the caller
+                // checked the count), writes at most one slot to `ret`, and touches only memory the
+                // context describes; verified bytecode cannot make it do otherwise.
+                unsafe { (p.f)(p.vmctx, p.args, p.ret) };
+            });
+        handle.map(|h| h.join().is_ok())
+    });
+    if !matches!(spawned, Ok(true)) {
+        // The thread could not be created (or died): report it as running out of stack.
+        return Err(Trap::new(TrapCode::StackOverflow));
+    }
+    match vmctx.trap {
+        0 => Ok(Completion::Return(ret)),
+        TRAP_EXIT => Ok(Completion::Exit(vmctx.exit_status)),
+        t => {
+            let code = TrapCode::from_u32(t).unwrap_or(TrapCode::Unreachable);
+            let backtrace = vmctx
+                .frames()
+                .iter()
+                .map(|f| FrameInfo {
+                    func: module
+                        .funcs
+                        .get(f.func as usize)
+                        .map_or_else(|| "?".to_string(), |x| x.name.clone()),
+                    line: f.line,
+                })
+                .collect();
+            Err(Trap { code, backtrace })
+        }
+    }
+}
