@@ -232,6 +232,16 @@ pub struct Instance {
     calls: u64,
 }
 
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instance")
+            .field("module", &self.module.name)
+            .field("engine", &self.config.engine)
+            .field("functions", &self.module.funcs.len())
+            .finish()
+    }
+}
+
 // SAFETY: the raw pointers inside (`VmCtx`, the JIT's code table) point only into memory the
 // instance owns; nothing is shared with another thread except during a call, when the calling
 // thread waits for the one running the code.

@@ -1,0 +1,292 @@
+//! The embedding API on both engines: typed calls, host functions, traps as values (and the
+//! engine still usable after each), redefinition seen by compiled callers, memory, output.
+
+use jit::{CallError, Config, EngineKind, Instance, Linker, LoadError, Trap, TrapCode, Value};
+
+const ENGINES: [EngineKind; 2] = [EngineKind::Interp, EngineKind::Jit];
+
+fn load(engine: EngineKind, src: &str) -> Instance {
+    load_with(engine, src, Linker::new())
+}
+
+fn load_with(engine: EngineKind, src: &str, linker: Linker) -> Instance {
+    let config = Config::new().engine(engine).capture_output();
+    Instance::from_text(config, src, "test", linker).unwrap_or_else(|e| panic!("{engine:?}: {e}"))
+}
+
+const TRAPS: &str = r#"
+memory 1
+func div(a: i64, b: i64) -> i64 {
+    div a, a, b
+    ret a
+}
+func load(p: i64) -> i64 {
+    reg v: i64
+    load.i64 v, [p]
+    ret v
+}
+func deep(n: i64) -> i64 {
+    reg r: i64
+    add n, n, 1
+    call r, deep(n)
+    ret r
+}
+func boom() {
+    trap
+}
+func takes_f64(x: f64) -> f64 {
+    ret x
+}
+func badcall(h: i64) -> i64 {
+    reg r: i64
+    calli r, h(1) : (i64) -> i64
+    ret r
+}
+func handle_of_f64() -> i64 {
+    reg h: i64
+    fref h, takes_f64
+    ret h
+}
+func ok(x: i64) -> i64 {
+    mul x, x, 2
+    ret x
+}
+"#;
+
+fn expect_trap(r: Result<Option<Value>, CallError>, code: TrapCode) -> Trap {
+    match r {
+        Err(CallError::Trap(t)) => {
+            assert_eq!(t.code, code, "wrong trap: {t}");
+            t
+        }
+        other => panic!("expected trap {code:?}, got {other:?}"),
+    }
+}
+
+#[test]
+fn every_trap_kind_is_a_value_and_the_engine_stays_usable() {
+    for engine in ENGINES {
+        let mut inst = load(engine, TRAPS);
+        let ok = |inst: &mut Instance| {
+            assert_eq!(
+                inst.call("ok", &[Value::I64(21)]).unwrap(),
+                Some(Value::I64(42)),
+                "{engine:?}"
+            );
+        };
+        let t = expect_trap(
+            inst.call("div", &[Value::I64(1), Value::I64(0)]),
+            TrapCode::IntegerDivideByZero,
+        );
+        assert_eq!(t.backtrace[0].func, "div");
+        assert_eq!(t.backtrace[0].line, 4, "{engine:?}: trap line");
+        ok(&mut inst);
+        expect_trap(
+            inst.call("div", &[Value::I64(i64::MIN), Value::I64(-1)]),
+            TrapCode::IntegerOverflow,
+        );
+        ok(&mut inst);
+        expect_trap(
+            inst.call("load", &[Value::I64(65536 - 7)]),
+            TrapCode::OutOfBounds,
+        );
+        expect_trap(inst.call("load", &[Value::I64(-1)]), TrapCode::OutOfBounds);
+        ok(&mut inst);
+        let t = expect_trap(inst.call("deep", &[Value::I64(0)]), TrapCode::StackOverflow);
+        assert!(
+            t.backtrace.iter().all(|f| f.func == "deep"),
+            "{engine:?}: {:?}",
+            &t.backtrace[..3]
+        );
+        ok(&mut inst);
+        expect_trap(inst.call("boom", &[]), TrapCode::Unreachable);
+        ok(&mut inst);
+        let h = inst.call("handle_of_f64", &[]).unwrap().unwrap();
+        expect_trap(
+            inst.call("badcall", &[h]),
+            TrapCode::IndirectCallTypeMismatch,
+        );
+        ok(&mut inst);
+        expect_trap(
+            inst.call("badcall", &[Value::I64(0)]),
+            TrapCode::InvalidFunctionHandle,
+        );
+        expect_trap(
+            inst.call("badcall", &[Value::I64(1 << 40)]),
+            TrapCode::InvalidFunctionHandle,
+        );
+        ok(&mut inst);
+    }
+}
+
+#[test]
+fn typed_calls_check_their_arguments() {
+    for engine in ENGINES {
+        let mut inst = load(
+            engine,
+            "func f(a: i64, b: f64) -> f64 {\n    reg c: f64\n    i2f c, a\n    add c, c, b\n    ret c\n}\n",
+        );
+        assert_eq!(
+            inst.call("f", &[Value::I64(2), Value::F64(0.5)]).unwrap(),
+            Some(Value::F64(2.5))
+        );
+        assert!(matches!(
+            inst.call("f", &[Value::I64(2)]),
+            Err(CallError::Arity {
+                expected: 2,
+                given: 1,
+                ..
+            })
+        ));
+        assert!(matches!(
+            inst.call("f", &[Value::F64(2.0), Value::F64(0.5)]),
+            Err(CallError::ArgType { index: 1, .. })
+        ));
+        assert!(matches!(
+            inst.call("nope", &[]),
+            Err(CallError::NoSuchFunction(_))
+        ));
+    }
+}
+
+#[test]
+fn host_functions_receive_typed_values_and_can_trap() {
+    let src = r#"
+extern func host_add(a: i64, b: f64) -> f64
+extern func host_fail()
+func use_host(x: i64) -> f64 {
+    reg r: f64
+    call r, host_add(x, 0.25)
+    ret r
+}
+func fails() -> i64 {
+    call host_fail()
+    ret 1
+}
+"#;
+    for engine in ENGINES {
+        let mut linker = Linker::new();
+        linker.func("host_add", |args| match args {
+            [Value::I64(a), Value::F64(b)] => Ok(Some(Value::F64(*a as f64 + b))),
+            _ => panic!("bad args {args:?}"),
+        });
+        linker.func("host_fail", |_| Err(Trap::new(TrapCode::Unreachable)));
+        let mut inst = load_with(engine, src, linker);
+        assert_eq!(
+            inst.call("use_host", &[Value::I64(4)]).unwrap(),
+            Some(Value::F64(4.25))
+        );
+        let t = expect_trap(inst.call("fails", &[]), TrapCode::Unreachable);
+        assert_eq!(t.backtrace[0].func, "fails", "{engine:?}");
+        assert_eq!(
+            inst.call("use_host", &[Value::I64(1)]).unwrap(),
+            Some(Value::F64(1.25))
+        );
+    }
+    let missing = Instance::from_text(Config::new(), src, "t", Linker::new());
+    assert!(matches!(missing, Err(LoadError::MissingHost(name)) if name == "host_add"));
+}
+
+#[test]
+fn redefinition_is_seen_by_an_already_compiled_caller() {
+    let src = "func inner() -> i64 {\n    ret 1\n}\nfunc outer() -> i64 {\n    reg r: i64\n    call r, inner()\n    add r, r, 100\n    ret r\n}\n";
+    for engine in ENGINES {
+        let mut inst = load(engine, src);
+        assert_eq!(inst.call("outer", &[]).unwrap(), Some(Value::I64(101)));
+        let changed = inst
+            .define("func inner() -> i64 {\n    ret 2\n}\n")
+            .unwrap();
+        assert_eq!(changed, vec!["inner".to_string()]);
+        assert_eq!(
+            inst.call("outer", &[]).unwrap(),
+            Some(Value::I64(102)),
+            "{engine:?}"
+        );
+        // A change that breaks a caller is refused, and nothing changes.
+        let err = inst
+            .define("func inner() -> f64 {\n    ret 2.0\n}\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("inner"), "{err}");
+        assert_eq!(inst.call("outer", &[]).unwrap(), Some(Value::I64(102)));
+        // New functions can be added and called.
+        inst.define("func added(x: i64) -> i64 {\n    reg r: i64\n    call r, outer()\n    add r, r, x\n    ret r\n}\n").unwrap();
+        assert_eq!(
+            inst.call("added", &[Value::I64(5)]).unwrap(),
+            Some(Value::I64(107))
+        );
+    }
+}
+
+#[test]
+fn memory_is_readable_and_writable_from_the_host() {
+    let src = "memory 1\ndata 8 \"hi\"\nfunc get(p: i64) -> i64 {\n    reg v: i64\n    load.u8 v, [p]\n    ret v\n}\nfunc put(p: i64, v: i64) {\n    store.i8 [p], v\n    ret\n}\n";
+    for engine in ENGINES {
+        let mut inst = load(engine, src);
+        assert_eq!(inst.memory().len(), 65536);
+        assert_eq!(&inst.memory()[8..10], b"hi");
+        inst.memory_mut()[100] = 77;
+        assert_eq!(
+            inst.call("get", &[Value::I64(100)]).unwrap(),
+            Some(Value::I64(77))
+        );
+        inst.call("put", &[Value::I64(200), Value::I64(9)]).unwrap();
+        assert_eq!(inst.memory()[200], 9, "{engine:?}");
+    }
+}
+
+#[test]
+fn output_is_captured_per_call_and_exit_is_reported() {
+    let src = "func hello(n: i64) {\n    println n\n    print 0.5\n    putc 10\n    ret\n}\nfunc bye() {\n    println 7\n    exit 3\n}\n";
+    for engine in ENGINES {
+        let mut inst = load(engine, src);
+        inst.call("hello", &[Value::I64(42)]).unwrap();
+        assert_eq!(inst.take_output(), b"42\n0.5\n");
+        assert!(matches!(inst.call("bye", &[]), Err(CallError::Exit(3))));
+        assert_eq!(
+            inst.take_output(),
+            b"7\n",
+            "{engine:?}: output flushed at exit"
+        );
+    }
+}
+
+#[test]
+fn load_errors_are_values() {
+    let e = Instance::from_text(
+        Config::new(),
+        "func f() {\n    add x, 1, 2\n}\n",
+        "bad",
+        Linker::new(),
+    )
+    .unwrap_err();
+    match e {
+        LoadError::Invalid(d) => assert_eq!(d.0[0].loc.line, 2),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        Instance::from_binary(Config::new(), b"\0SILC\x09", Linker::new()),
+        Err(LoadError::Decode(_))
+    ));
+}
+
+#[test]
+fn jit_statistics_report_each_function() {
+    let mut inst = load(EngineKind::Jit, TRAPS);
+    inst.call("ok", &[Value::I64(1)]).unwrap();
+    let s = inst.stats();
+    assert_eq!(s.engine, "jit");
+    assert_eq!(s.functions.len(), 8);
+    assert!(
+        s.functions
+            .iter()
+            .all(|f| f.code_size > 0 && f.compiles == 1)
+    );
+    assert!(s.code_size > 0 && s.calls == 1);
+}
+
+#[test]
+fn clif_is_available_for_a_function() {
+    let mut inst = load(EngineKind::Jit, TRAPS);
+    let clif = inst.clif("ok").unwrap();
+    assert!(clif.contains("imul"), "{clif}");
+}
