@@ -162,6 +162,9 @@ pub enum LoadError {
     Memory(u64),
     #[error("{0}")]
     Compile(#[from] codegen::CodegenError),
+    /// A broken invariant in a verified module: a bug in vsp, reported instead of run.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// Errors of a call from the host.
@@ -294,7 +297,7 @@ impl Instance {
         let start = Instant::now();
         inst.backend = match inst.config.engine {
             EngineKind::Interp => Backend::Interp {
-                prog: Program::decode(&inst.module),
+                prog: Program::decode(&inst.module).map_err(LoadError::Internal)?,
                 vm: Vm::new(),
                 mem: interp::Memory::new(&inst.module),
             },
@@ -513,7 +516,7 @@ impl Instance {
         let start = Instant::now();
         match &mut self.backend {
             Backend::Interp { prog, mem, .. } => {
-                *prog = Program::decode(&self.module);
+                *prog = Program::decode(&self.module).map_err(LoadError::Internal)?;
                 mem.max_pages = self.module.memory.max_pages;
                 let have = mem.bytes.len() as u64 / bytecode::PAGE_SIZE;
                 if self.module.memory.min_pages > have {

@@ -25,13 +25,17 @@ pub struct Program {
     pub(crate) names: Vec<String>,
     pub(crate) call_sites: Vec<CallSite>,
     pub(crate) switch_tables: Vec<Box<[u32]>>,
+    /// Second operand pairs of `select` and `sil.lerp`.
+    pub(crate) pairs: Vec<(Slot, Slot)>,
     /// Interned signatures: `(params, result)`.
     pub(crate) sigs: Vec<(Vec<Type>, Option<Type>)>,
 }
 
 impl Program {
-    /// Decodes every function of a module that has passed `bytecode::verify`.
-    pub fn decode(m: &Module) -> Program {
+    /// Decodes every function of a module that has passed `bytecode::verify`, then checks the
+    /// result's structural invariants (`validate`), which the interpreter's unchecked slot
+    /// accesses rely on. An unverified module can only fail here, never reach the loop.
+    pub fn decode(m: &Module) -> Result<Program, String> {
         let mut p = Program::default();
         for f in &m.funcs {
             let sig = p.intern_sig(f.param_types(), f.ret);
@@ -39,7 +43,66 @@ impl Program {
             p.funcs.push(code);
             p.names.push(f.name.clone());
         }
-        p
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// The invariants `exec` relies on: every slot an op names is inside its function's
+    /// frame; every jump target, switch entry and return point is an op of the same function;
+    /// every function ends in a terminator (so `pc` never leaves `ops`); every direct call names
+    /// a function and passes exactly its parameter count in slots of the caller's frame.
+    fn validate(&self) -> Result<(), String> {
+        for (fi, code) in self.funcs.iter().enumerate() {
+            let name = self.func_name(fi);
+            let n = code.num_slots() as u64;
+            let len = code.ops.len() as u32;
+            if code.num_params as u64 > n {
+                return Err(format!("`{name}`: more parameters than frame slots"));
+            }
+            if !matches!(code.ops.last(), Some(Op::Trap)) {
+                return Err(format!("`{name}`: missing the closing sentinel"));
+            }
+            for op in code.ops.iter() {
+                let mut bad = false;
+                op.for_each_slot(|s| bad |= s as u64 >= n);
+                if bad {
+                    return Err(format!("`{name}`: slot out of range in {op:?}"));
+                }
+                if op.jump_target().is_some_and(|t| t >= len) {
+                    return Err(format!("`{name}`: jump out of range in {op:?}"));
+                }
+                match *op {
+                    Op::Select { ab, .. } | Op::SilLerp { ab, .. } => match self.pairs.get(ab as usize) {
+                        Some(&(a, b)) if (a as u64) < n && (b as u64) < n => {}
+                        _ => return Err(format!("`{name}`: bad operand pair {ab}")),
+                    },
+                    Op::Switch { table, .. } => match self.switch_tables.get(table as usize) {
+                        Some(t) if !t.is_empty() && t.iter().all(|&x| x < len) => {}
+                        _ => return Err(format!("`{name}`: bad switch table {table}")),
+                    },
+                    Op::Call { site } | Op::Tail { site } | Op::CallHost { site } | Op::TailHost { site } | Op::CallI { site } => {
+                        let Some(s) = self.call_sites.get(site as usize) else {
+                            return Err(format!("`{name}`: bad call site {site}"));
+                        };
+                        if s.args.iter().any(|&a| a as u64 >= n) || (s.dest != NO_SLOT && s.dest as u64 >= n) {
+                            return Err(format!("`{name}`: call operand out of range"));
+                        }
+                        match *op {
+                            Op::Call { .. } | Op::Tail { .. } => match self.funcs.get(s.target as usize) {
+                                Some(c) if c.num_params as usize == s.args.len() => {}
+                                _ => return Err(format!("`{name}`: call to a bad function or with the wrong arity")),
+                            },
+                            Op::CallI { .. } if s.target as u64 >= n => {
+                                return Err(format!("`{name}`: handle slot out of range"));
+                            }
+                            _ => {}
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn intern_sig(&mut self, params: Vec<Type>, ret: Option<Type>) -> u32 {
@@ -97,6 +160,9 @@ impl<'a> FuncDecoder<'a> {
                 .extend(std::iter::repeat_n(line, self.ops.len() - before));
         }
         starts.push(self.ops.len() as u32);
+        // A sentinel: nothing verified reaches it, but it keeps `pc` inside `ops` by construction.
+        self.ops.push(Op::Trap);
+        self.lines.push(self.f.body.last().map_or(self.f.loc.line, |i| i.loc.line));
         // Branch targets were emitted as label ids; turn them into op indices.
         let target = |label: u32| -> u32 {
             let pos = self
@@ -139,6 +205,11 @@ impl<'a> FuncDecoder<'a> {
 
     fn emit(&mut self, op: Op) {
         self.ops.push(op);
+    }
+
+    fn pair(&mut self, a: Slot, b: Slot) -> u32 {
+        self.p.pairs.push((a, b));
+        self.p.pairs.len() as u32 - 1
     }
 
     fn new_slot(&mut self, init: u64) -> Slot {
@@ -273,7 +344,8 @@ impl<'a> FuncDecoder<'a> {
             Inst::SilLerp { d, a, b, t } => {
                 let (a, b) = (self.slot(a, Type::Sil), self.slot(b, Type::Sil));
                 let t = self.slot(t, Type::F64);
-                self.emit(Op::SilLerp { d: d.0, a, b, t });
+                let ab = self.pair(a, b);
+                self.emit(Op::SilLerp { d: d.0, ab, t });
             }
             Inst::Cmp { op, d, a, b } => {
                 let ty = cmp_operand_type(self.f, a, b);
@@ -284,7 +356,8 @@ impl<'a> FuncDecoder<'a> {
                 let ty = self.reg_ty(*d);
                 let c = self.slot(c, Type::I64);
                 let (a, b) = (self.slot(a, ty), self.slot(b, ty));
-                self.emit(Op::Select { d: d.0, c, a, b });
+                let ab = self.pair(a, b);
+                self.emit(Op::Select { d: d.0, c, ab });
             }
             Inst::Jmp { target } => self.emit(Op::Jmp { t: target.0 }),
             Inst::JumpIf { nonzero, a, target } => {

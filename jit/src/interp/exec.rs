@@ -172,6 +172,7 @@ impl Vm {
     }
 
     /// The loop. On a stop, `at` holds the function and op index that stopped.
+    #[allow(unused_unsafe)] // `r!` is also used inside unsafe blocks
     fn exec(&mut self, prog: &Program, env: Env, at: &mut (u32, u32)) -> Result<Completion, Stop> {
         let Env { mem, io, hosts } = env;
         let mut func = at.0;
@@ -182,25 +183,34 @@ impl Vm {
         let stack = &mut self.stack;
         let frames = &mut self.frames;
         let argbuf = &mut self.args;
+        // The current frame's first slot. Only raw pointers touch the stack's buffer below, so
+        // this stays valid until the Vec reallocates, after which `frame!` recomputes it.
+        let mut fp: *mut u64 = stack.as_mut_ptr();
 
+        // Slot access without bounds checks.
+        // SAFETY (for every use of `r!`, `f!`, `i!`, `b!`): `Program::decode` validated that
+        // every slot an op names is below its function's `num_slots()`, and `frame!` (and `run`
+        // for the entry frame) makes `stack.len() >= base + num_slots()` before running a frame
+        // whose window starts at `base`, with `fp` pointing at `stack[base]`; the stack never
+        // shrinks, so a caller's window stays valid while it waits.
         macro_rules! r {
             ($s:expr) => {
-                stack[base + $s as usize]
+                *unsafe { &mut *fp.add($s as usize) }
             };
         }
         macro_rules! f {
             ($s:expr) => {
-                f64::from_bits(stack[base + $s as usize])
+                f64::from_bits(r!($s))
             };
         }
         macro_rules! i {
             ($s:expr) => {
-                stack[base + $s as usize] as i64
+                r!($s) as i64
             };
         }
         macro_rules! b {
             ($s:expr) => {
-                stack[base + $s as usize] as u8
+                r!($s) as u8
             };
         }
         macro_rules! stop {
@@ -221,26 +231,72 @@ impl Vm {
                 }
             };
         }
-        // Enters `callee` with a fresh frame at `new_base`, the args already in `argbuf`.
-        macro_rules! enter {
-            ($callee:expr, $new_base:expr) => {{
-                let callee: u32 = $callee;
-                let c: &Code = &prog.funcs[callee as usize];
-                let nb: usize = $new_base;
+        // Makes room for `callee`'s frame at `nb` and fills it from its template (zeroed
+        // registers, constants). Traps `stack overflow` past the limits.
+        macro_rules! frame {
+            ($c:expr, $nb:expr) => {{
+                let c: &Code = $c;
+                let nb: usize = $nb;
                 let top = nb + c.num_slots();
                 if top > stack.len() {
                     if top > MAX_SLOTS {
                         trap!(StackOverflow);
                     }
                     stack.resize((top * 2).min(MAX_SLOTS).max(top), 0);
+                    // SAFETY: `base` is inside the (grown) stack.
+                    fp = unsafe { stack.as_mut_ptr().add(base) };
                 }
-                stack[nb..top].copy_from_slice(&c.frame_template);
-                stack[nb..nb + argbuf.len()].copy_from_slice(argbuf);
-                func = callee;
-                code = c;
-                ops = &c.ops;
-                base = nb;
+                let t = &c.frame_template;
+                // SAFETY: `nb + t.len() == top <= stack.len()`, and the template does not
+                // live in the stack.
+                let dst = unsafe { stack.as_mut_ptr().add(nb) };
+                if t.len() <= 16 {
+                    // Frames are usually small: a few stores beat a call to memcpy.
+                    for (k, &v) in t.iter().enumerate() {
+                        // SAFETY: `k < t.len()`, inside the new frame.
+                        unsafe { *dst.add(k) = v };
+                    }
+                } else {
+                    // SAFETY: as above.
+                    unsafe { std::ptr::copy_nonoverlapping(t.as_ptr(), dst, t.len()) };
+                }
+            }};
+        }
+        // Switches the loop to `callee`'s frame at `nb`.
+        macro_rules! switch_to {
+            ($callee:expr, $nb:expr) => {{
+                func = $callee;
+                // SAFETY: validated: call targets are functions of the program.
+                code = unsafe { prog.funcs.get_unchecked(func as usize) };
+                ops = &code.ops;
+                base = $nb;
+                // SAFETY: `frame!` made room for this frame at `base`.
+                fp = unsafe { stack.as_mut_ptr().add(base) };
                 pc = 0;
+            }};
+        }
+        // A call: a fresh frame above this one, arguments copied straight into it (the windows
+        // do not overlap).
+        macro_rules! call {
+            ($callee:expr, $site:expr) => {{
+                let s: &CallSite = $site;
+                let callee: u32 = $callee;
+                // SAFETY: validated (direct calls) or range-checked (calli) function index.
+                let c = unsafe { prog.funcs.get_unchecked(callee as usize) };
+                if frames.len() >= MAX_DEPTH {
+                    trap!(StackOverflow);
+                }
+                let nb = base + code.num_slots();
+                frame!(c, nb);
+                // SAFETY: `frame!` made room for the callee's frame right above this one.
+                let new_fp = unsafe { stack.as_mut_ptr().add(nb) };
+                for (k, &a) in s.args.iter().enumerate() {
+                    // SAFETY: `a` is a validated slot of this frame; `k < num_params <=
+                    // num_slots` of the new frame, which does not overlap this one.
+                    unsafe { *new_fp.add(k) = r!(a) };
+                }
+                frames.push(Frame { func, pc: pc as u32, base, dest: s.dest });
+                switch_to!(callee, nb);
             }};
         }
         macro_rules! collect_args {
@@ -258,12 +314,15 @@ impl Vm {
                     None => return Ok(Completion::Return(v)),
                     Some(fr) => {
                         func = fr.func;
-                        code = &prog.funcs[func as usize];
+                        // SAFETY: frames only ever hold functions of the program.
+                        code = unsafe { prog.funcs.get_unchecked(func as usize) };
                         ops = &code.ops;
                         base = fr.base;
+                        // SAFETY: the caller's window is still inside the stack.
+                        fp = unsafe { stack.as_mut_ptr().add(base) };
                         pc = fr.pc as usize;
                         if $write && fr.dest != NO_SLOT {
-                            stack[base + fr.dest as usize] = v;
+                            r!(fr.dest) = v;
                         }
                     }
                 }
@@ -271,7 +330,9 @@ impl Vm {
         }
 
         loop {
-            let op = ops[pc];
+            // SAFETY: validated: every function ends in a terminator and every jump target and
+            // return point is inside `ops`, so `pc < ops.len()` here.
+            let op = *unsafe { ops.get_unchecked(pc) };
             pc += 1;
             match op {
                 Op::Mov { d, a } => r!(d) = r!(a),
@@ -407,7 +468,11 @@ impl Vm {
                 Op::SilFromByte { d, a } => r!(d) = r!(a) & 0xFF,
                 Op::SilNew { d, rho, theta } => r!(d) = sil::make(i!(rho), i!(theta)) as u64,
                 Op::SilFrom { d, re, im } => r!(d) = sil::from_complex(f!(re), f!(im)) as u64,
-                Op::SilLerp { d, a, b, t } => r!(d) = sil::lerp(b!(a), b!(b), f!(t)) as u64,
+                Op::SilLerp { d, ab, t } => {
+                    // SAFETY: validated: pairs exist.
+                    let (a, b) = *unsafe { prog.pairs.get_unchecked(ab as usize) };
+                    r!(d) = sil::lerp(b!(a), b!(b), f!(t)) as u64;
+                }
 
                 Op::EqI { d, a, b } => r!(d) = (r!(a) == r!(b)) as u64,
                 Op::NeI { d, a, b } => r!(d) = (r!(a) != r!(b)) as u64,
@@ -419,7 +484,11 @@ impl Vm {
                 Op::NeF { d, a, b } => r!(d) = (f!(a) != f!(b)) as u64,
                 Op::LtF { d, a, b } => r!(d) = (f!(a) < f!(b)) as u64,
                 Op::LeF { d, a, b } => r!(d) = (f!(a) <= f!(b)) as u64,
-                Op::Select { d, c, a, b } => r!(d) = if r!(c) != 0 { r!(a) } else { r!(b) },
+                Op::Select { d, c, ab } => {
+                    // SAFETY: validated: pairs exist.
+                    let (a, b) = *unsafe { prog.pairs.get_unchecked(ab as usize) };
+                    r!(d) = if r!(c) != 0 { r!(a) } else { r!(b) };
+                }
 
                 Op::Jmp { t } => pc = t as usize,
                 Op::Jz { a, t } => jump_if!(r!(a) == 0, t),
@@ -442,24 +511,20 @@ impl Vm {
                 }
 
                 Op::Call { site } => {
-                    let s = &prog.call_sites[site as usize];
-                    if frames.len() >= MAX_DEPTH {
-                        trap!(StackOverflow);
-                    }
-                    collect_args!(s);
-                    frames.push(Frame {
-                        func,
-                        pc: pc as u32,
-                        base,
-                        dest: s.dest,
-                    });
-                    let nb = base + code.num_slots();
-                    enter!(s.target, nb);
+                    // SAFETY: validated: call sites exist.
+                    let s = unsafe { prog.call_sites.get_unchecked(site as usize) };
+                    call!(s.target, s);
                 }
                 Op::Tail { site } => {
+                    // The new frame replaces this one: stage the arguments first.
                     let s = &prog.call_sites[site as usize];
                     collect_args!(s);
-                    enter!(s.target, base);
+                    let c = &prog.funcs[s.target as usize];
+                    frame!(c, base);
+                    // SAFETY: `frame!` sized this frame for the callee, whose parameter count
+                    // equals `argbuf.len()` (validated).
+                    unsafe { std::ptr::copy_nonoverlapping(argbuf.as_ptr(), stack.as_mut_ptr().add(base), argbuf.len()) };
+                    switch_to!(s.target, base);
                 }
                 Op::CallI { site } => {
                     let s = &prog.call_sites[site as usize];
@@ -467,21 +532,12 @@ impl Vm {
                     let Some(target) = func_of_handle(h).filter(|&i| i < prog.funcs.len()) else {
                         trap!(InvalidFunctionHandle);
                     };
+                    // Equal signature ids mean equal parameter lists, so the argument count
+                    // matches the callee's parameters as `call!` needs.
                     if prog.funcs[target].sig != s.sig {
                         trap!(IndirectCallTypeMismatch);
                     }
-                    if frames.len() >= MAX_DEPTH {
-                        trap!(StackOverflow);
-                    }
-                    collect_args!(s);
-                    frames.push(Frame {
-                        func,
-                        pc: pc as u32,
-                        base,
-                        dest: s.dest,
-                    });
-                    let nb = base + code.num_slots();
-                    enter!(target as u32, nb);
+                    call!(target as u32, s);
                 }
                 Op::CallHost { site } | Op::TailHost { site } => {
                     let s = &prog.call_sites[site as usize];
