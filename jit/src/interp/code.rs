@@ -671,3 +671,16 @@ mod tests {
         assert!(std::mem::size_of::<super::Op>() <= 16, "Op is {} bytes", std::mem::size_of::<super::Op>());
     }
 }
+
+impl Op {
+    /// The jump target field, if this op has one (switches keep absolute tables).
+    pub(crate) fn jump_target_mut(&mut self) -> Option<&mut u32> {
+        use Op::*;
+        match self {
+            Jmp { t } | Jz { t, .. } | Jnz { t, .. } | BeqI { t, .. } | BneI { t, .. } | BltI { t, .. }
+            | BleI { t, .. } | BltU { t, .. } | BleU { t, .. } | BeqF { t, .. } | BneF { t, .. }
+            | BltF { t, .. } | BleF { t, .. } => Some(t),
+            _ => None,
+        }
+    }
+}

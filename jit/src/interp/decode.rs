@@ -44,6 +44,15 @@ impl Program {
             p.names.push(f.name.clone());
         }
         p.validate()?;
+        // The loop follows jumps relative to the next op (no base pointer needed): store each
+        // validated target as that offset, an i32 in the u32 field.
+        for code in &mut p.funcs {
+            for (i, op) in code.ops.iter_mut().enumerate() {
+                if let Some(t) = op.jump_target_mut() {
+                    *t = (*t as i64 - (i as i64 + 1)) as i32 as u32;
+                }
+            }
+        }
         Ok(p)
     }
 

@@ -80,11 +80,11 @@ pub const MAX_SLOTS: usize = 1 << 25;
 #[derive(Clone, Copy, Debug)]
 struct Frame {
     func: u32,
-    /// Where to continue in `func`.
-    pc: u32,
-    base: usize,
     /// The caller's slot that receives the result.
     dest: Slot,
+    base: usize,
+    /// Where to continue in `func`: the op after the call.
+    ret: *const Op,
 }
 
 /// The interpreter's machine state, reusable across runs.
@@ -166,25 +166,32 @@ impl Vm {
         };
         let mut bt = vec![frame(at.0, at.1)];
         for f in self.frames.iter().rev() {
-            bt.push(frame(f.func, f.pc.saturating_sub(1)));
+            let ops = prog.funcs[f.func as usize].ops.as_ptr();
+            // SAFETY: `ret` points into (or one past) the ops of the frame's own function.
+            let pc = unsafe { f.ret.offset_from(ops) } as u32;
+            bt.push(frame(f.func, pc.saturating_sub(1)));
         }
         bt
     }
 
     /// The loop. On a stop, `at` holds the function and op index that stopped.
-    #[allow(unused_unsafe)] // `r!` is also used inside unsafe blocks
+    ///
+    /// Only two values are live in every op: `ip` (the next op) and `fp` (the frame's first
+    /// slot); jumps are relative, so no base pointer is needed to take one. Everything calls,
+    /// returns and traps need (`func`, `code`, `base`) is touched only on those paths.
+    // `r!` is also used inside unsafe blocks; `frame!` refreshes `fp` even where a switch follows.
+    #[allow(unused_unsafe, unused_assignments)]
     fn exec(&mut self, prog: &Program, env: Env, at: &mut (u32, u32)) -> Result<Completion, Stop> {
         let Env { mem, io, hosts } = env;
         let mut func = at.0;
         let mut code: &Code = &prog.funcs[func as usize];
-        let mut ops: &[Op] = &code.ops;
         let mut base = 0usize;
-        let mut pc = 0usize;
         let stack = &mut self.stack;
         let frames = &mut self.frames;
         let argbuf = &mut self.args;
-        // The current frame's first slot. Only raw pointers touch the stack's buffer below, so
-        // this stays valid until the Vec reallocates, after which `frame!` recomputes it.
+        let mut ip: *const Op = code.ops.as_ptr();
+        // Only raw pointers touch the stack's buffer below, so `fp` stays valid until the Vec
+        // reallocates, after which `frame!` recomputes it.
         let mut fp: *mut u64 = stack.as_mut_ptr();
 
         // Slot access without bounds checks.
@@ -215,7 +222,9 @@ impl Vm {
         }
         macro_rules! stop {
             ($e:expr) => {{
-                *at = (func, pc as u32 - 1);
+                // SAFETY: `ip` is one past the current op, inside `code.ops`.
+                let pc = unsafe { ip.offset_from(code.ops.as_ptr()) } as u32;
+                *at = (func, pc - 1);
                 return Err($e);
             }};
         }
@@ -227,11 +236,13 @@ impl Vm {
         macro_rules! jump_if {
             ($cond:expr, $t:expr) => {
                 if $cond {
-                    pc = $t as usize;
+                    // SAFETY: decode made `t` relative to the next op and validated that the
+                    // target is an op of this function.
+                    ip = unsafe { ip.offset($t as i32 as isize) };
                 }
             };
         }
-        // Makes room for `callee`'s frame at `nb` and fills it from its template (zeroed
+        // Makes room for `c`'s frame at `nb` and fills it from its template (zeroed
         // registers, constants). Traps `stack overflow` past the limits.
         macro_rules! frame {
             ($c:expr, $nb:expr) => {{
@@ -247,8 +258,7 @@ impl Vm {
                     fp = unsafe { stack.as_mut_ptr().add(base) };
                 }
                 let t = &c.frame_template;
-                // SAFETY: `nb + t.len() == top <= stack.len()`, and the template does not
-                // live in the stack.
+                // SAFETY: `nb + t.len() == top <= stack.len()`; the template is not in the stack.
                 let dst = unsafe { stack.as_mut_ptr().add(nb) };
                 if t.len() <= 16 {
                     // Frames are usually small: a few stores beat a call to memcpy.
@@ -262,21 +272,20 @@ impl Vm {
                 }
             }};
         }
-        // Switches the loop to `callee`'s frame at `nb`.
+        // Switches the loop to function `callee`, whose frame is at `nb`.
         macro_rules! switch_to {
             ($callee:expr, $nb:expr) => {{
                 func = $callee;
                 // SAFETY: validated: call targets are functions of the program.
                 code = unsafe { prog.funcs.get_unchecked(func as usize) };
-                ops = &code.ops;
                 base = $nb;
                 // SAFETY: `frame!` made room for this frame at `base`.
                 fp = unsafe { stack.as_mut_ptr().add(base) };
-                pc = 0;
+                ip = code.ops.as_ptr();
             }};
         }
-        // A call: a fresh frame above this one, arguments copied straight into it (the windows
-        // do not overlap).
+        // A call: a fresh frame right above this one, the arguments copied straight into it
+        // (the windows do not overlap).
         macro_rules! call {
             ($callee:expr, $site:expr) => {{
                 let s: &CallSite = $site;
@@ -288,14 +297,14 @@ impl Vm {
                 }
                 let nb = base + code.num_slots();
                 frame!(c, nb);
-                // SAFETY: `frame!` made room for the callee's frame right above this one.
+                // SAFETY: `frame!` made room for the callee's frame at `nb`.
                 let new_fp = unsafe { stack.as_mut_ptr().add(nb) };
                 for (k, &a) in s.args.iter().enumerate() {
                     // SAFETY: `a` is a validated slot of this frame; `k < num_params <=
                     // num_slots` of the new frame, which does not overlap this one.
                     unsafe { *new_fp.add(k) = r!(a) };
                 }
-                frames.push(Frame { func, pc: pc as u32, base, dest: s.dest });
+                frames.push(Frame { func, dest: s.dest, base, ret: ip });
                 switch_to!(callee, nb);
             }};
         }
@@ -316,11 +325,10 @@ impl Vm {
                         func = fr.func;
                         // SAFETY: frames only ever hold functions of the program.
                         code = unsafe { prog.funcs.get_unchecked(func as usize) };
-                        ops = &code.ops;
                         base = fr.base;
                         // SAFETY: the caller's window is still inside the stack.
                         fp = unsafe { stack.as_mut_ptr().add(base) };
-                        pc = fr.pc as usize;
+                        ip = fr.ret;
                         if $write && fr.dest != NO_SLOT {
                             r!(fr.dest) = v;
                         }
@@ -330,10 +338,11 @@ impl Vm {
         }
 
         loop {
-            // SAFETY: validated: every function ends in a terminator and every jump target and
-            // return point is inside `ops`, so `pc < ops.len()` here.
-            let op = *unsafe { ops.get_unchecked(pc) };
-            pc += 1;
+            // SAFETY: validated: every function ends in a terminator, and every jump target and
+            // return address is an op of its function, so `ip` points at an op here.
+            let op = unsafe { *ip };
+            // SAFETY: at most one past the last op (never dereferenced there, see above).
+            ip = unsafe { ip.add(1) };
             match op {
                 Op::Mov { d, a } => r!(d) = r!(a),
 
@@ -401,31 +410,8 @@ impl Vm {
                 Op::Ceil { d, a } => r!(d) = f!(a).ceil().to_bits(),
                 Op::Trunc { d, a } => r!(d) = f!(a).trunc().to_bits(),
                 Op::RoundF { d, a } => r!(d) = math::round_half_even(f!(a)).to_bits(),
-                Op::Math { f, d, a } => {
-                    let x = f!(a);
-                    let y = match f {
-                        MathFn::Sin => math::sin(x),
-                        MathFn::Cos => math::cos(x),
-                        MathFn::Tan => math::tan(x),
-                        MathFn::Asin => math::asin(x),
-                        MathFn::Acos => math::acos(x),
-                        MathFn::Atan => math::atan(x),
-                        MathFn::Exp => math::exp(x),
-                        MathFn::Ln => math::ln(x),
-                        MathFn::Log10 => math::log10(x),
-                    };
-                    r!(d) = y.to_bits();
-                }
-                Op::Math2 { f, d, a, b } => {
-                    let (x, y) = (f!(a), f!(b));
-                    let z = match f {
-                        Math2Fn::Atan2 => math::atan2(x, y),
-                        Math2Fn::Pow => math::pow(x, y),
-                        Math2Fn::Hypot => math::hypot(x, y),
-                        Math2Fn::Rem => math::fmod(x, y),
-                    };
-                    r!(d) = z.to_bits();
-                }
+                Op::Math { f, d, a } => r!(d) = math1(f, f!(a)).to_bits(),
+                Op::Math2 { f, d, a, b } => r!(d) = math2(f, f!(a), f!(b)).to_bits(),
                 Op::I2F { d, a } => r!(d) = (i!(a) as f64).to_bits(),
                 Op::F2I { d, a } => r!(d) = math::f2i(f!(a)) as u64,
 
@@ -434,35 +420,9 @@ impl Vm {
                 Op::MulS { d, a, b } => r!(d) = sil::mul(b!(a), b!(b)) as u64,
                 Op::DivS { d, a, b } => r!(d) = sil::div(b!(a), b!(b)) as u64,
                 Op::NotS { d, a } => r!(d) = sil::not(b!(a)) as u64,
-                Op::Sil { f, d, a } => {
-                    let x = b!(a);
-                    r!(d) = match f {
-                        SilFn::Inv => sil::inv(x),
-                        SilFn::Conj => sil::conj(x),
-                        SilFn::Mag => sil::mag(x),
-                        SilFn::Phase => sil::phase(x),
-                        SilFn::Neg => sil::neg(x),
-                    } as u64;
-                }
-                Op::SilToF { f, d, a } => {
-                    let x = b!(a);
-                    r!(d) = match f {
-                        SilToF::Re => sil::re(x),
-                        SilToF::Im => sil::im(x),
-                        SilToF::Abs => sil::abs(x),
-                        SilToF::Arg => sil::arg(x),
-                    }
-                    .to_bits();
-                }
-                Op::SilInt { f, d, a, n } => {
-                    let (x, k) = (b!(a), i!(n));
-                    r!(d) = match f {
-                        SilIntFn::Pow => sil::pow(x, k),
-                        SilIntFn::Root => sil::root(x, k),
-                        SilIntFn::Scale => sil::scale(x, k),
-                        SilIntFn::Rotate => sil::rotate(x, k),
-                    } as u64;
-                }
+                Op::Sil { f, d, a } => r!(d) = sil1(f, b!(a)) as u64,
+                Op::SilToF { f, d, a } => r!(d) = sil_to_f(f, b!(a)).to_bits(),
+                Op::SilInt { f, d, a, n } => r!(d) = sil_int(f, b!(a), i!(n)) as u64,
                 Op::SilRho { d, a } => r!(d) = sil::rho(b!(a)) as u64,
                 Op::SilTheta { d, a } => r!(d) = sil::theta(b!(a)) as u64,
                 Op::SilFromByte { d, a } => r!(d) = r!(a) & 0xFF,
@@ -490,7 +450,7 @@ impl Vm {
                     r!(d) = if r!(c) != 0 { r!(a) } else { r!(b) };
                 }
 
-                Op::Jmp { t } => pc = t as usize,
+                Op::Jmp { t } => jump_if!(true, t),
                 Op::Jz { a, t } => jump_if!(r!(a) == 0, t),
                 Op::Jnz { a, t } => jump_if!(r!(a) != 0, t),
                 Op::BeqI { a, b, t } => jump_if!(r!(a) == r!(b), t),
@@ -506,8 +466,9 @@ impl Vm {
                 Op::Switch { a, table } => {
                     let tab = &prog.switch_tables[table as usize];
                     let last = tab.len() - 1;
-                    let i = usize::try_from(i!(a)).map_or(last, |i| i.min(last));
-                    pc = tab[i] as usize;
+                    let k = usize::try_from(i!(a)).map_or(last, |k| k.min(last));
+                    // SAFETY: validated: switch entries are ops of this function (absolute).
+                    ip = unsafe { code.ops.as_ptr().add(tab[k] as usize) };
                 }
 
                 Op::Call { site } => {
@@ -529,7 +490,7 @@ impl Vm {
                 Op::CallI { site } => {
                     let s = &prog.call_sites[site as usize];
                     let h = r!(s.target) as i64;
-                    let Some(target) = func_of_handle(h).filter(|&i| i < prog.funcs.len()) else {
+                    let Some(target) = func_of_handle(h).filter(|&k| k < prog.funcs.len()) else {
                         trap!(InvalidFunctionHandle);
                     };
                     // Equal signature ids mean equal parameter lists, so the argument count
@@ -560,80 +521,52 @@ impl Vm {
                 Op::Exit { a } => return Ok(Completion::Exit((r!(a) & 255) as i32)),
                 Op::Trap => trap!(Unreachable),
 
-                Op::Load { k, d, a, off } => {
-                    let n = match k {
-                        LoadKind::I64 => 8,
-                        LoadKind::I32 | LoadKind::U32 => 4,
-                        LoadKind::I16 | LoadKind::U16 => 2,
-                        LoadKind::I8 | LoadKind::U8 => 1,
-                    };
-                    let Some(p) = mem.range(r!(a), off as i64, n) else {
-                        trap!(OutOfBounds)
-                    };
-                    let m = &mem.bytes[p..p + n as usize];
-                    let mut buf = [0u8; 8];
-                    buf[..m.len()].copy_from_slice(m);
-                    let raw = u64::from_le_bytes(buf);
-                    r!(d) = match k {
-                        LoadKind::I64 | LoadKind::U32 | LoadKind::U16 | LoadKind::U8 => raw,
-                        LoadKind::I32 => raw as u32 as i32 as i64 as u64,
-                        LoadKind::I16 => raw as u16 as i16 as i64 as u64,
-                        LoadKind::I8 => raw as u8 as i8 as i64 as u64,
-                    };
+                Op::Load { k, d, a, off } => match load(mem, r!(a), off, k) {
+                    Some(v) => r!(d) = v,
+                    None => trap!(OutOfBounds),
+                },
+                Op::Store8 { a, off, v } => {
+                    if !store(mem, r!(a), off, &r!(v).to_le_bytes()[..1]) {
+                        trap!(OutOfBounds);
+                    }
                 }
-                Op::Store8 { a, off, v }
-                | Op::Store16 { a, off, v }
-                | Op::Store32 { a, off, v }
-                | Op::Store64 { a, off, v } => {
-                    let n: usize = match op {
-                        Op::Store8 { .. } => 1,
-                        Op::Store16 { .. } => 2,
-                        Op::Store32 { .. } => 4,
-                        _ => 8,
-                    };
-                    let Some(p) = mem.range(r!(a), off as i64, n as u64) else {
-                        trap!(OutOfBounds)
-                    };
-                    mem.bytes[p..p + n].copy_from_slice(&r!(v).to_le_bytes()[..n]);
+                Op::Store16 { a, off, v } => {
+                    if !store(mem, r!(a), off, &r!(v).to_le_bytes()[..2]) {
+                        trap!(OutOfBounds);
+                    }
+                }
+                Op::Store32 { a, off, v } => {
+                    if !store(mem, r!(a), off, &r!(v).to_le_bytes()[..4]) {
+                        trap!(OutOfBounds);
+                    }
+                }
+                Op::Store64 { a, off, v } => {
+                    if !store(mem, r!(a), off, &r!(v).to_le_bytes()) {
+                        trap!(OutOfBounds);
+                    }
                 }
                 Op::MemSize { d } => r!(d) = mem.bytes.len() as u64,
                 Op::MemGrow { d, a } => r!(d) = mem.grow(i!(a)) as u64,
                 Op::MemCopy { dst, src, n } => {
-                    let Ok(n) = u64::try_from(i!(n)) else {
-                        trap!(OutOfBounds)
-                    };
-                    let (Some(to), Some(from)) =
-                        (mem.range(r!(dst), 0, n), mem.range(r!(src), 0, n))
-                    else {
-                        trap!(OutOfBounds)
-                    };
-                    mem.bytes.copy_within(from..from + n as usize, to);
+                    if !mem_copy(mem, r!(dst), r!(src), i!(n)) {
+                        trap!(OutOfBounds);
+                    }
                 }
                 Op::MemFill { dst, byte, n } => {
-                    let Ok(n) = u64::try_from(i!(n)) else {
-                        trap!(OutOfBounds)
-                    };
-                    let Some(to) = mem.range(r!(dst), 0, n) else {
-                        trap!(OutOfBounds)
-                    };
-                    mem.bytes[to..to + n as usize].fill(r!(byte) as u8);
+                    if !mem_fill(mem, r!(dst), r!(byte) as u8, i!(n)) {
+                        trap!(OutOfBounds);
+                    }
                 }
 
                 Op::PrintI { a, nl } => io.out().print_i64(i!(a), nl),
-                Op::PrintF { a, prec, nl } => {
-                    io.out().print_f64(f!(a), u32::try_from(prec).ok(), nl);
-                }
+                Op::PrintF { a, prec, nl } => io.out().print_f64(f!(a), u32::try_from(prec).ok(), nl),
                 Op::PrintS { a, nl } => io.out().print_sil(b!(a), nl),
                 Op::Newline => io.out().newline(),
                 Op::Putc { a } => io.out().putc(i!(a)),
                 Op::Write { a, n } => {
-                    let Ok(n) = u64::try_from(i!(n)) else {
-                        trap!(OutOfBounds)
-                    };
-                    let Some(p) = mem.range(r!(a), 0, n) else {
-                        trap!(OutOfBounds)
-                    };
-                    io.out().write_bytes(&mem.bytes[p..p + n as usize]);
+                    if !mem_write(mem, io, r!(a), i!(n)) {
+                        trap!(OutOfBounds);
+                    }
                 }
                 Op::Getc { d } => r!(d) = io.getc() as u64,
                 Op::Clock { d } => r!(d) = clock_ns() as u64,
@@ -641,3 +574,132 @@ impl Vm {
         }
     }
 }
+
+// Out-of-line helpers for the heavier ops: they keep the loop small, so the registers go to
+// `ip` and `fp`.
+
+#[inline(never)]
+fn math1(f: MathFn, x: f64) -> f64 {
+    match f {
+        MathFn::Sin => math::sin(x),
+        MathFn::Cos => math::cos(x),
+        MathFn::Tan => math::tan(x),
+        MathFn::Asin => math::asin(x),
+        MathFn::Acos => math::acos(x),
+        MathFn::Atan => math::atan(x),
+        MathFn::Exp => math::exp(x),
+        MathFn::Ln => math::ln(x),
+        MathFn::Log10 => math::log10(x),
+    }
+}
+
+#[inline(never)]
+fn math2(f: Math2Fn, x: f64, y: f64) -> f64 {
+    match f {
+        Math2Fn::Atan2 => math::atan2(x, y),
+        Math2Fn::Pow => math::pow(x, y),
+        Math2Fn::Hypot => math::hypot(x, y),
+        Math2Fn::Rem => math::fmod(x, y),
+    }
+}
+
+#[inline(never)]
+fn sil1(f: SilFn, x: u8) -> u8 {
+    match f {
+        SilFn::Inv => sil::inv(x),
+        SilFn::Conj => sil::conj(x),
+        SilFn::Mag => sil::mag(x),
+        SilFn::Phase => sil::phase(x),
+        SilFn::Neg => sil::neg(x),
+    }
+}
+
+#[inline(never)]
+fn sil_to_f(f: SilToF, x: u8) -> f64 {
+    match f {
+        SilToF::Re => sil::re(x),
+        SilToF::Im => sil::im(x),
+        SilToF::Abs => sil::abs(x),
+        SilToF::Arg => sil::arg(x),
+    }
+}
+
+#[inline(never)]
+fn sil_int(f: SilIntFn, x: u8, k: i64) -> u8 {
+    match f {
+        SilIntFn::Pow => sil::pow(x, k),
+        SilIntFn::Root => sil::root(x, k),
+        SilIntFn::Scale => sil::scale(x, k),
+        SilIntFn::Rotate => sil::rotate(x, k),
+    }
+}
+
+/// A load of kind `k` at `[base + off]`, or `None` if out of bounds.
+#[inline]
+fn load(mem: &Memory, base: u64, off: i32, k: LoadKind) -> Option<u64> {
+    let n = match k {
+        LoadKind::I64 => 8,
+        LoadKind::I32 | LoadKind::U32 => 4,
+        LoadKind::I16 | LoadKind::U16 => 2,
+        LoadKind::I8 | LoadKind::U8 => 1,
+    };
+    let p = mem.range(base, off as i64, n)?;
+    let mut buf = [0u8; 8];
+    buf[..n as usize].copy_from_slice(&mem.bytes[p..p + n as usize]);
+    let raw = u64::from_le_bytes(buf);
+    Some(match k {
+        LoadKind::I64 | LoadKind::U32 | LoadKind::U16 | LoadKind::U8 => raw,
+        LoadKind::I32 => raw as u32 as i32 as i64 as u64,
+        LoadKind::I16 => raw as u16 as i16 as i64 as u64,
+        LoadKind::I8 => raw as u8 as i8 as i64 as u64,
+    })
+}
+
+/// Stores `bytes` at `[base + off]`; false if out of bounds.
+#[inline]
+fn store(mem: &mut Memory, base: u64, off: i32, bytes: &[u8]) -> bool {
+    match mem.range(base, off as i64, bytes.len() as u64) {
+        Some(p) => {
+            mem.bytes[p..p + bytes.len()].copy_from_slice(bytes);
+            true
+        }
+        None => false,
+    }
+}
+
+#[inline(never)]
+fn mem_copy(mem: &mut Memory, dst: u64, src: u64, n: i64) -> bool {
+    let Ok(n) = u64::try_from(n) else { return false };
+    match (mem.range(dst, 0, n), mem.range(src, 0, n)) {
+        (Some(to), Some(from)) => {
+            mem.bytes.copy_within(from..from + n as usize, to);
+            true
+        }
+        _ => false,
+    }
+}
+
+#[inline(never)]
+fn mem_fill(mem: &mut Memory, dst: u64, byte: u8, n: i64) -> bool {
+    let Ok(n) = u64::try_from(n) else { return false };
+    match mem.range(dst, 0, n) {
+        Some(to) => {
+            mem.bytes[to..to + n as usize].fill(byte);
+            true
+        }
+        None => false,
+    }
+}
+
+#[inline(never)]
+fn mem_write(mem: &Memory, io: &mut Io, a: u64, n: i64) -> bool {
+    let Ok(n) = u64::try_from(n) else { return false };
+    match mem.range(a, 0, n) {
+        Some(p) => {
+            io.out().write_bytes(&mem.bytes[p..p + n as usize]);
+            true
+        }
+        None => false,
+    }
+}
+
