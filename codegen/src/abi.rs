@@ -17,15 +17,21 @@ pub fn clif_type(t: Type) -> types::Type {
 
 /// A parameter or result of a C function; bytes are zero-extended as C expects of `uint8_t`.
 pub(crate) fn c_param(t: types::Type) -> AbiParam {
-    if t == types::I8 { AbiParam::new(t).uext() } else { AbiParam::new(t) }
+    if t == types::I8 {
+        AbiParam::new(t).uext()
+    } else {
+        AbiParam::new(t)
+    }
 }
 
 /// The signature of a module function's body: `(vmctx, params...) -> ret`, tail convention
 /// (so `tail` can be `return_call` between any two of them).
 pub fn body_signature(m: &dyn Module, params: &[Type], ret: Option<Type>) -> Signature {
     let mut sig = Signature::new(CallConv::Tail);
-    sig.params.push(AbiParam::new(m.target_config().pointer_type()));
-    sig.params.extend(params.iter().map(|&t| AbiParam::new(clif_type(t))));
+    sig.params
+        .push(AbiParam::new(m.target_config().pointer_type()));
+    sig.params
+        .extend(params.iter().map(|&t| AbiParam::new(clif_type(t))));
     sig.returns.extend(ret.map(|t| AbiParam::new(clif_type(t))));
     sig
 }
@@ -35,14 +41,16 @@ pub fn body_signature(m: &dyn Module, params: &[Type], ret: Option<Type>) -> Sig
 pub fn array_signature(m: &dyn Module) -> Signature {
     let ptr = m.target_config().pointer_type();
     let mut sig = Signature::new(m.target_config().default_call_conv);
-    sig.params.extend([AbiParam::new(ptr), AbiParam::new(ptr), AbiParam::new(ptr)]);
+    sig.params
+        .extend([AbiParam::new(ptr), AbiParam::new(ptr), AbiParam::new(ptr)]);
     sig
 }
 
 /// The C signature of an exported function or an `extern func`: plain C types, no VM context.
 pub fn c_signature(m: &dyn Module, params: &[Type], ret: Option<Type>) -> Signature {
     let mut sig = Signature::new(m.target_config().default_call_conv);
-    sig.params.extend(params.iter().map(|&t| c_param(clif_type(t))));
+    sig.params
+        .extend(params.iter().map(|&t| c_param(clif_type(t))));
     sig.returns.extend(ret.map(|t| c_param(clif_type(t))));
     sig
 }

@@ -48,6 +48,7 @@ helpers! {
     Getc = "vsp_getc"(P) -> I64;
     Clock = "vsp_clock_ns"() -> I64;
     HostCall = "vsp_host_call"(P, I32, P, P) -> I32;
+    JitCompile = "vsp_jit_compile"(P, I64) -> P;
     PrintI64 = "vsp_out_print_i64"(P, I64, I32);
     PrintF64 = "vsp_out_print_f64"(P, F64, I32, I32);
     PrintSil = "vsp_out_print_sil"(P, I8, I32);
@@ -77,7 +78,6 @@ helpers! {
     SilAbs = "vsp_sil_abs"(I8) -> F64;
     SilArg = "vsp_sil_arg"(I8) -> F64;
 }
-
 
 /// Every helper's symbol name (for backends that register or check them).
 pub fn helper_names() -> impl Iterator<Item = &'static str> {

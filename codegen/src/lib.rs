@@ -85,12 +85,14 @@ impl ModuleEnv {
         };
         for (i, f) in bc.funcs.iter().enumerate() {
             let sig = body_signature(m, &f.param_types(), f.ret);
-            env.body_ids.push(m.declare_function(&name_of(i), linkage, &sig)?);
+            env.body_ids
+                .push(m.declare_function(&name_of(i), linkage, &sig)?);
         }
         if cfg.externs == ExternMode::Direct {
             for e in &bc.externs {
                 let sig = c_signature(m, &e.params, e.ret);
-                env.extern_ids.push(m.declare_function(&e.name, Linkage::Import, &sig)?);
+                env.extern_ids
+                    .push(m.declare_function(&e.name, Linkage::Import, &sig)?);
             }
         }
         Ok(env)
@@ -98,7 +100,10 @@ impl ModuleEnv {
 
     /// The signature id `calli` compares, for each function (backends fill `VmCtx::func_sigs`).
     pub fn sig_ids(&mut self, bc: &BcModule) -> Vec<u32> {
-        bc.funcs.iter().map(|f| self.sigs.intern(&f.param_types(), f.ret)).collect()
+        bc.funcs
+            .iter()
+            .map(|f| self.sigs.intern(&f.param_types(), f.ret))
+            .collect()
     }
 }
 
@@ -154,7 +159,10 @@ fn verify_in_debug(m: &dyn Module, ctx: &Context, name: &str) -> Result<(), Code
         let flags = settings::Flags::new(settings::builder());
         let _ = flags;
         if let Err(errors) = cranelift_codegen::verify_function(&ctx.func, m.isa()) {
-            return Err(CodegenError::Cranelift { func: name.to_string(), message: errors.to_string() });
+            return Err(CodegenError::Cranelift {
+                func: name.to_string(),
+                message: errors.to_string(),
+            });
         }
     }
     Ok(())
@@ -182,7 +190,11 @@ pub fn build_array_trampoline(
     let entry = b.create_block();
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
-    let (vmctx, argp, retp) = (b.block_params(entry)[0], b.block_params(entry)[1], b.block_params(entry)[2]);
+    let (vmctx, argp, retp) = (
+        b.block_params(entry)[0],
+        b.block_params(entry)[1],
+        b.block_params(entry)[2],
+    );
     let flags = MemFlagsData::trusted();
     let mut args = vec![vmctx];
     for (i, &t) in params.iter().enumerate() {
@@ -191,7 +203,11 @@ pub fn build_array_trampoline(
     let _ = body_sig;
     let call = b.ins().call(callee, &args);
     if let (Some(t), Some(&v)) = (f.ret, b.inst_results(call).first()) {
-        let v = if t == Type::Sil { b.ins().uextend(types::I64, v) } else { v };
+        let v = if t == Type::Sil {
+            b.ins().uextend(types::I64, v)
+        } else {
+            v
+        };
         b.ins().store(flags, v, retp, 0);
     }
     b.ins().return_(&[]);

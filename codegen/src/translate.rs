@@ -16,10 +16,10 @@ use bytecode::{
 };
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::Ieee64;
+use cranelift_codegen::ir::{Block, FuncRef, SigRef};
 use cranelift_codegen::ir::{
     BlockArg, InstBuilder, JumpTableData, MemFlagsData, StackSlotData, StackSlotKind, Value, types,
 };
-use cranelift_codegen::ir::{Block, FuncRef, SigRef};
 use cranelift_frontend::{FunctionBuilder, Variable};
 use cranelift_module::{Module, ModuleResult};
 use runtime::TrapCode;
@@ -86,7 +86,10 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         // Entry checks: stack depth, and interrupts when enabled.
         self.line = self.f.loc.line;
         let sp = self.b.ins().get_stack_pointer(I64);
-        let limit = self.b.ins().load(I64, vm_flags(), self.vmctx, offsets::STACK_LIMIT);
+        let limit = self
+            .b
+            .ins()
+            .load(I64, vm_flags(), self.vmctx, offsets::STACK_LIMIT);
         let low = self.b.ins().icmp(IntCC::UnsignedLessThan, sp, limit);
         self.trap_if(low, TrapCode::StackOverflow)?;
         self.poll_interrupt()?;
@@ -125,7 +128,11 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
     }
 
     fn zero(&mut self, ty: types::Type) -> Value {
-        if ty == F64 { self.b.ins().f64const(Ieee64::with_bits(0)) } else { self.b.ins().iconst(ty, 0) }
+        if ty == F64 {
+            self.b.ins().f64const(Ieee64::with_bits(0))
+        } else {
+            self.b.ins().iconst(ty, 0)
+        }
     }
 
     fn ret_zero(&mut self) {
@@ -197,7 +204,13 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         let cont = self.b.create_block();
         let c = self.b.ins().iconst(I32, code as i64);
         let l = self.line_const();
-        self.b.ins().brif(cond, tb, &[BlockArg::Value(c), BlockArg::Value(l)], cont, &[]);
+        self.b.ins().brif(
+            cond,
+            tb,
+            &[BlockArg::Value(c), BlockArg::Value(l)],
+            cont,
+            &[],
+        );
         self.b.switch_to_block(cont);
         Ok(())
     }
@@ -206,7 +219,9 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         let tb = self.trap_block();
         let c = self.b.ins().iconst(I32, code as i64);
         let l = self.line_const();
-        self.b.ins().jump(tb, &[BlockArg::Value(c), BlockArg::Value(l)]);
+        self.b
+            .ins()
+            .jump(tb, &[BlockArg::Value(c), BlockArg::Value(l)]);
         Ok(())
     }
 
@@ -218,7 +233,10 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             self.b.set_cold_block(blk);
             blk
         });
-        let t = self.b.ins().load(I32, vm_flags(), self.vmctx, offsets::TRAP);
+        let t = self
+            .b
+            .ins()
+            .load(I32, vm_flags(), self.vmctx, offsets::TRAP);
         let cont = self.b.create_block();
         let l = self.line_const();
         self.b.ins().brif(t, ub, &[BlockArg::Value(l)], cont, &[]);
@@ -230,7 +248,10 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         if !self.cfg.interrupts {
             return Ok(());
         }
-        let v = self.b.ins().load(I32, vm_flags(), self.vmctx, offsets::INTERRUPT);
+        let v = self
+            .b
+            .ins()
+            .load(I32, vm_flags(), self.vmctx, offsets::INTERRUPT);
         self.trap_if(v, TrapCode::Interrupted)
     }
 
@@ -335,7 +356,11 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
     /// The host address of `[base + off]` for an `n`-byte access, trapping if out of bounds.
     fn heap_addr(&mut self, addr: &bytecode::Addr, n: i64) -> ModuleResult<Value> {
         let base = self.operand(&addr.base, Type::I64);
-        let ea = if addr.offset == 0 { base } else { self.b.ins().iadd_imm_s(base, addr.offset) };
+        let ea = if addr.offset == 0 {
+            base
+        } else {
+            self.b.ins().iadd_imm_s(base, addr.offset)
+        };
         let size = self.vm_load(I64, offsets::MEM_SIZE);
         // Valid iff 0 <= ea and ea + n <= size (with ea >= 0, ea + n cannot overflow).
         let neg = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, ea, 0);
@@ -362,6 +387,31 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         self.b.ins().load(I64, vm_flags(), slot, 0)
     }
 
+    /// With a lazily compiling host (`CallMode::Table`), an indirect call may reach a function
+    /// that has not been compiled yet: its table entry is null, and the host's
+    /// `vsp_jit_compile(vmctx, index)` compiles it and returns the entry. Direct calls never
+    /// need this: the host compiles a function's direct callees with it.
+    fn compile_if_missing(&mut self, ptr: Value, idx: Value) -> ModuleResult<Value> {
+        if self.cfg.calls != CallMode::Table {
+            return Ok(ptr);
+        }
+        let lazy = self.b.create_block();
+        let cont = self.b.create_block();
+        let entry = self.b.append_block_param(cont, I64);
+        self.b.set_cold_block(lazy);
+        let missing = self.b.ins().icmp_imm_s(IntCC::Equal, ptr, 0);
+        self.b
+            .ins()
+            .brif(missing, lazy, &[], cont, &[BlockArg::Value(ptr)]);
+        self.b.switch_to_block(lazy);
+        let vm = self.vmctx;
+        let compiled = self.call_helper_v(H::JitCompile, &[vm, idx])?;
+        self.check_after_call()?;
+        self.b.ins().jump(cont, &[BlockArg::Value(compiled)]);
+        self.b.switch_to_block(cont);
+        Ok(entry)
+    }
+
     fn call_args(&mut self, args: &[Operand], params: &[Type]) -> Vec<Value> {
         let mut v = vec![self.vmctx];
         for (a, &t) in args.iter().zip(params) {
@@ -371,7 +421,13 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         v
     }
 
-    fn direct_call(&mut self, callee: Callee, args: &[Operand], d: Option<bytecode::RegId>, tail: bool) -> ModuleResult<bool> {
+    fn direct_call(
+        &mut self,
+        callee: Callee,
+        args: &[Operand],
+        d: Option<bytecode::RegId>,
+        tail: bool,
+    ) -> ModuleResult<bool> {
         let (params, ret) = self.bc.callee_sig(callee);
         match callee {
             Callee::Func(fid) => {
@@ -422,7 +478,11 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         }
     }
 
-    fn finish_call(&mut self, call: cranelift_codegen::ir::Inst, d: Option<bytecode::RegId>) -> ModuleResult<()> {
+    fn finish_call(
+        &mut self,
+        call: cranelift_codegen::ir::Inst,
+        d: Option<bytecode::RegId>,
+    ) -> ModuleResult<()> {
         let result = self.b.inst_results(call).first().copied();
         self.check_after_call()?;
         if let (Some(d), Some(v)) = (d, result) {
@@ -433,18 +493,32 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
 
     /// Calls an `extern func`: in the JIT through the host trampoline (arguments and result in
     /// a stack array; a host trap unwinds like any trap), in AOT directly with the C convention.
-    fn extern_call(&mut self, idx: u32, args: &[Operand], params: &[Type], ret: Option<Type>) -> ModuleResult<Option<Value>> {
+    fn extern_call(
+        &mut self,
+        idx: u32,
+        args: &[Operand],
+        params: &[Type],
+        ret: Option<Type>,
+    ) -> ModuleResult<Option<Value>> {
         match self.cfg.externs {
             ExternMode::Direct => {
                 let id = self.env.extern_ids[idx as usize];
                 let r = self.m.declare_func_in_func(id, self.b.func);
-                let argv: Vec<Value> = args.iter().zip(params).map(|(a, &t)| self.operand(a, t)).collect();
+                let argv: Vec<Value> = args
+                    .iter()
+                    .zip(params)
+                    .map(|(a, &t)| self.operand(a, t))
+                    .collect();
                 let call = self.b.ins().call(r, &argv);
                 Ok(self.b.inst_results(call).first().copied())
             }
             ExternMode::Host => {
                 let n = args.len().max(1) as u32;
-                let slot = self.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, n * 8, 3));
+                let slot = self.b.create_sized_stack_slot(StackSlotData::new(
+                    StackSlotKind::ExplicitSlot,
+                    n * 8,
+                    3,
+                ));
                 for (i, (a, &t)) in args.iter().zip(params).enumerate() {
                     let mut v = self.operand(a, t);
                     if t == Type::Sil {
@@ -452,7 +526,11 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
                     }
                     self.b.ins().stack_store(I64, v, slot, (i * 8) as i32);
                 }
-                let ret_slot = self.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 8, 3));
+                let ret_slot = self.b.create_sized_stack_slot(StackSlotData::new(
+                    StackSlotKind::ExplicitSlot,
+                    8,
+                    3,
+                ));
                 let ap = self.b.ins().stack_addr(I64, slot, 0);
                 let rp = self.b.ins().stack_addr(I64, ret_slot, 0);
                 let fi = self.b.ins().iconst(I32, idx as i64);
@@ -560,8 +638,16 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
                 let c = self.compare(*op, ty, x, y);
                 self.branch(c, false, *target);
             }
-            Inst::Switch { a, targets, default } => {
-                if targets.iter().chain(std::iter::once(default)).any(|t| self.is_back_edge(at, *t)) {
+            Inst::Switch {
+                a,
+                targets,
+                default,
+            } => {
+                if targets
+                    .iter()
+                    .chain(std::iter::once(default))
+                    .any(|t| self.is_back_edge(at, *t))
+                {
                     self.poll_interrupt()?;
                 }
                 let x = self.operand(a, Type::I64);
@@ -573,9 +659,14 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
                 let mut table: Vec<_> = targets.iter().map(|t| self.block_of(*t)).collect();
                 table.push(def);
                 let pool = &mut self.b.func.dfg.value_lists;
-                let calls: Vec<_> = table.iter().map(|&blk| cranelift_codegen::ir::BlockCall::new(blk, [], pool)).collect();
+                let calls: Vec<_> = table
+                    .iter()
+                    .map(|&blk| cranelift_codegen::ir::BlockCall::new(blk, [], pool))
+                    .collect();
                 let def_call = cranelift_codegen::ir::BlockCall::new(def, [], pool);
-                let jt = self.b.create_jump_table(JumpTableData::new(def_call, &calls));
+                let jt = self
+                    .b
+                    .create_jump_table(JumpTableData::new(def_call, &calls));
                 self.b.ins().br_table(idx, jt);
                 return Ok(false);
             }
@@ -585,7 +676,13 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
                 let h = self.iconst(func.0 as i64 + 1);
                 self.set(*d, h);
             }
-            Inst::CallI { d, handle, args, params, ret } => {
+            Inst::CallI {
+                d,
+                handle,
+                args,
+                params,
+                ret,
+            } => {
                 let h = self.operand(handle, Type::I64);
                 let idx = self.b.ins().iadd_imm_s(h, -1);
                 let n = self.vm_load(I64, offsets::NUM_FUNCS);
@@ -596,9 +693,13 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
                 let p = self.b.ins().iadd(sigs, off);
                 let sig_id = self.b.ins().load(I32, vm_flags(), p, 0);
                 let want = self.env.sigs.intern(params, *ret);
-                let mismatch = self.b.ins().icmp_imm_s(IntCC::NotEqual, sig_id, want as i64);
+                let mismatch = self
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::NotEqual, sig_id, want as i64);
                 self.trap_if(mismatch, TrapCode::IndirectCallTypeMismatch)?;
                 let ptr = self.table_entry(idx);
+                let ptr = self.compile_if_missing(ptr, idx)?;
                 let argv = self.call_args(args, params);
                 let sig = self.body_sig_ref(params, *ret);
                 let call = self.b.ins().call_indirect(sig, ptr, &argv);
@@ -666,18 +767,30 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
                 self.set(*d, v);
             }
             Inst::MemCopy { dst, src, n } => {
-                let (x, y, z) = (self.operand(dst, Type::I64), self.operand(src, Type::I64), self.operand(n, Type::I64));
+                let (x, y, z) = (
+                    self.operand(dst, Type::I64),
+                    self.operand(src, Type::I64),
+                    self.operand(n, Type::I64),
+                );
                 let vm = self.vmctx;
                 let code = self.call_helper_v(H::MemCopy, &[vm, x, y, z])?;
                 self.trap_if_code(code)?;
             }
             Inst::MemFill { dst, byte, n } => {
-                let (x, y, z) = (self.operand(dst, Type::I64), self.operand(byte, Type::I64), self.operand(n, Type::I64));
+                let (x, y, z) = (
+                    self.operand(dst, Type::I64),
+                    self.operand(byte, Type::I64),
+                    self.operand(n, Type::I64),
+                );
                 let vm = self.vmctx;
                 let code = self.call_helper_v(H::MemFill, &[vm, x, y, z])?;
                 self.trap_if_code(code)?;
             }
-            Inst::Print { a, precision, newline } => {
+            Inst::Print {
+                a,
+                precision,
+                newline,
+            } => {
                 let out = self.vm_load(I64, offsets::OUT);
                 let nl = self.b.ins().iconst(I32, *newline as i64);
                 match a {
@@ -691,7 +804,8 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
                             Type::I64 => self.call_helper(H::PrintI64, &[out, v, nl])?,
                             Type::Sil => self.call_helper(H::PrintSil, &[out, v, nl])?,
                             Type::F64 => {
-                                let p = self.b.ins().iconst(I32, precision.map_or(-1, |p| p as i64));
+                                let p =
+                                    self.b.ins().iconst(I32, precision.map_or(-1, |p| p as i64));
                                 self.call_helper(H::PrintF64, &[out, v, p, nl])?
                             }
                         };
@@ -787,7 +901,11 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             (BinOp::UDiv | BinOp::URem, _) => {
                 let zero = self.b.ins().icmp_imm_s(IntCC::Equal, y, 0);
                 self.trap_if(zero, TrapCode::IntegerDivideByZero)?;
-                if op == BinOp::UDiv { self.b.ins().udiv(x, y) } else { self.b.ins().urem(x, y) }
+                if op == BinOp::UDiv {
+                    self.b.ins().udiv(x, y)
+                } else {
+                    self.b.ins().urem(x, y)
+                }
             }
             (BinOp::Min, Type::I64) => self.b.ins().smin(x, y),
             (BinOp::Max, Type::I64) => self.b.ins().smax(x, y),
@@ -866,7 +984,11 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             (U::SilFromByte, _) => self.b.ins().ireduce(I8, x),
             (U::SilInv, _) | (U::SilConj, _) => {
                 let (r, t) = (self.sil_rho(x), self.sil_theta(x));
-                let r = if op == U::SilInv { self.b.ins().ineg(r) } else { r };
+                let r = if op == U::SilInv {
+                    self.b.ins().ineg(r)
+                } else {
+                    r
+                };
                 let t = self.b.ins().ineg(t);
                 self.sil_make(r, t)
             }

@@ -14,6 +14,9 @@ pub(crate) struct HostState {
     pub extern_arity: Vec<usize>,
     /// Set when a host function panicked (reported as a trap, never unwound through JIT code).
     pub host_panicked: bool,
+    /// The instance's native code and module, for `vsp_jit_compile`; set for each call.
+    pub native: *mut crate::native::NativeCode,
+    pub module: *const bytecode::Module,
 }
 
 /// `vsp_host_call(vmctx, extern_index, args, ret) -> 0 | trap`: runs a host function.
@@ -50,6 +53,29 @@ extern "C" fn host_call(ctx: *mut VmCtx, idx: u32, args: *const u64, ret: *mut u
             ctx.bt_total = 0;
             ctx.trap = runtime::TrapCode::Unreachable as u32;
             ctx.trap
+        }
+    }
+}
+
+/// `vsp_jit_compile(vmctx, index) -> entry`: compiles function `index` (reached by `calli`
+/// before anything compiled it) and returns its table entry; null, with a trap set, if that
+/// fails.
+extern "C" fn jit_compile(ctx: *mut VmCtx, index: i64) -> *const u8 {
+    // SAFETY: as in `host_call`; `native` and `module` were set by the instance for this call
+    // and it holds no other reference to them until the call returns. Compiling adds code to
+    // the JIT module without moving existing code or the table (its length is fixed).
+    let (ctx, code, module) = unsafe {
+        let state = &mut *((*ctx).host as *mut HostState);
+        (&mut *ctx, &mut *state.native, &*state.module)
+    };
+    let i = index as usize;
+    match code.ensure(module, i) {
+        Ok(()) => code.table[i],
+        Err(_) => {
+            ctx.bt_len = 0;
+            ctx.bt_total = 0;
+            ctx.trap = runtime::TrapCode::Unreachable as u32;
+            std::ptr::null()
         }
     }
 }
@@ -109,6 +135,7 @@ pub(crate) fn symbols() -> Vec<(&'static str, *const u8)> {
     ];
     v.push(("vsp_host_call", host_call as *const u8));
     v.push(("vsp_getc", jit_getc as *const u8));
+    v.push(("vsp_jit_compile", jit_compile as *const u8));
     v
 }
 

@@ -33,6 +33,9 @@ pub struct Config {
     /// Stack for native code: calls run on a thread with this much stack, so a deep recursion
     /// (SPEC §4: 100,000 frames) fits and overflow is a trap, never a crash.
     pub stack_size: usize,
+    /// Compile every function when the module loads, instead of each one (with what it calls
+    /// directly) the first time it is called.
+    pub eager: bool,
 }
 
 impl Default for Config {
@@ -42,6 +45,7 @@ impl Default for Config {
             opt_level: 2,
             output: OutputMode::Stdout,
             stack_size: 512 << 20,
+            eager: false,
         }
     }
 }
@@ -65,6 +69,11 @@ impl Config {
     }
     pub fn stack_size(mut self, bytes: usize) -> Config {
         self.stack_size = bytes;
+        self
+    }
+    /// Compile everything at load time (default: lazily, on first call).
+    pub fn eager(mut self, eager: bool) -> Config {
+        self.eager = eager;
         self
     }
 }
@@ -281,6 +290,8 @@ impl Instance {
                 hosts: Vec::new(),
                 extern_arity: Vec::new(),
                 host_panicked: false,
+                native: std::ptr::null_mut(),
+                module: std::ptr::null(),
             }),
             config,
             module,
@@ -302,10 +313,11 @@ impl Instance {
                 mem: interp::Memory::new(&inst.module),
             },
             EngineKind::Jit => {
-                let code = Box::new(NativeCode::compile(
+                let code = Box::new(NativeCode::new(
                     &inst.module,
                     inst.config.opt_level,
                     false,
+                    inst.config.eager,
                 )?);
                 let mut vmctx = Box::new(VmCtx::empty());
                 let mem = &inst.module.memory;
@@ -551,7 +563,7 @@ impl Instance {
             Backend::Interp { .. } => {
                 // The interpreter has no IR of its own; compile one on the side to show it.
                 let mut code =
-                    NativeCode::compile(&self.module, self.config.opt_level, false).ok()?;
+                    NativeCode::new(&self.module, self.config.opt_level, false, false).ok()?;
                 code.clif(&self.module, id.0 as usize).ok()
             }
         }
@@ -619,7 +631,7 @@ const STACK_MARGIN: usize = 256 << 10;
 /// Runs native function `index` on a thread with `stack_size` bytes of stack and turns the
 /// VM context's trap word into the result.
 fn native_call(
-    code: &NativeCode,
+    code: &mut NativeCode,
     vmctx: &mut VmCtx,
     state: &mut HostState,
     index: usize,
@@ -627,9 +639,20 @@ fn native_call(
     stack_size: usize,
     module: &Module,
 ) -> Result<Completion, Trap> {
+    // Lazy compilation: the function and what it reaches directly, on first call.
+    if code.ensure(module, index).is_err() {
+        return Err(Trap::new(TrapCode::Unreachable));
+    }
     let Some(&tramp) = code.trampolines.get(index) else {
         return Err(Trap::new(TrapCode::InvalidFunctionHandle));
     };
+    vmctx.funcs = code.table.as_ptr();
+    vmctx.func_sigs = code.sig_ids.as_ptr();
+    vmctx.num_funcs = code.table.len() as u64;
+    // From here until the call returns, `code` and `module` are reached only through these
+    // raw pointers (by `vsp_jit_compile`, which compiles functions `calli` reaches).
+    state.native = code as *mut NativeCode;
+    state.module = module as *const Module;
     vmctx.host = state as *mut HostState as *mut std::ffi::c_void;
     vmctx.out = state.io.out_ptr();
     vmctx.funcs = code.table.as_ptr();

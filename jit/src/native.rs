@@ -73,11 +73,14 @@ fn host_isa(
 }
 
 impl NativeCode {
-    /// Compiles every function of a verified module.
-    pub fn compile(
+    /// Prepares a verified module for native code: every function is declared and gets a
+    /// table slot, but only `eager` compiles them all now; otherwise a function is compiled
+    /// (with everything it calls directly or takes a handle of) the first time it is needed.
+    pub fn new(
         bc: &BcModule,
         opt_level: u8,
         interrupts: bool,
+        eager: bool,
     ) -> Result<NativeCode, CodegenError> {
         let isa = host_isa(opt_level).map_err(|message| CodegenError::Cranelift {
             func: "<isa>".into(),
@@ -119,9 +122,61 @@ impl NativeCode {
                 .collect(),
             generation: 0,
         };
-        let all: Vec<usize> = (0..bc.funcs.len()).collect();
-        nc.define(bc, &all)?;
+        if eager {
+            let all: Vec<usize> = (0..bc.funcs.len()).collect();
+            nc.define(bc, &all)?;
+        }
         Ok(nc)
+    }
+
+    pub fn is_compiled(&self, i: usize) -> bool {
+        self.table.get(i).is_some_and(|p| !p.is_null())
+    }
+
+    /// Compiles function `i` if it is not yet, with every not-yet-compiled function reachable
+    /// from it by direct calls and `fref` (so direct calls never meet an empty table slot).
+    pub fn ensure(&mut self, bc: &BcModule, i: usize) -> Result<(), CodegenError> {
+        if self.is_compiled(i) {
+            return Ok(());
+        }
+        let todo = self.uncompiled_closure(bc, &[i]);
+        self.define(bc, &todo)
+    }
+
+    /// `roots` plus every function reachable from them that has no code yet.
+    fn uncompiled_closure(&self, bc: &BcModule, roots: &[usize]) -> Vec<usize> {
+        let mut seen = vec![false; bc.funcs.len()];
+        let mut out = Vec::new();
+        let mut stack: Vec<usize> = roots.to_vec();
+        while let Some(f) = stack.pop() {
+            if std::mem::replace(&mut seen[f], true) {
+                continue;
+            }
+            out.push(f);
+            for inst in &bc.funcs[f].body {
+                let next = match &inst.inst {
+                    bytecode::Inst::Call {
+                        callee: bytecode::Callee::Func(c),
+                        ..
+                    }
+                    | bytecode::Inst::Tail {
+                        callee: bytecode::Callee::Func(c),
+                        ..
+                    } => Some(c.0 as usize),
+                    bytecode::Inst::Fref { func, .. } => Some(func.0 as usize),
+                    _ => None,
+                };
+                if let Some(n) = next.filter(|&n| !seen[n] && !self.is_compiled(n)) {
+                    stack.push(n);
+                }
+            }
+        }
+        out
+    }
+
+    #[allow(dead_code)] // for --stats once tiering reports it
+    pub fn compiled_count(&self) -> usize {
+        self.table.iter().filter(|p| !p.is_null()).count()
     }
 
     /// (Re)compiles functions `which` of `bc` (the whole, updated module) under fresh names,
@@ -145,7 +200,19 @@ impl NativeCode {
             self.stats[i].name = f.name.clone();
         }
         self.sig_ids = self.env.sig_ids(bc);
-        self.define(bc, which)
+        // Functions never compiled stay that way (they compile, new body and all, when first
+        // needed); compiled ones are replaced, with anything new they now reach.
+        let compiled: Vec<usize> = which
+            .iter()
+            .copied()
+            .filter(|&i| self.is_compiled(i))
+            .collect();
+        for &i in which {
+            self.table[i] = std::ptr::null();
+            self.trampolines[i] = std::ptr::null();
+        }
+        let todo = self.uncompiled_closure(bc, &compiled);
+        self.define(bc, &todo)
     }
 
     fn define(&mut self, bc: &BcModule, which: &[usize]) -> Result<(), CodegenError> {

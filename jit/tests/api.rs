@@ -270,18 +270,50 @@ fn load_errors_are_values() {
 }
 
 #[test]
-fn jit_statistics_report_each_function() {
-    let mut inst = load(EngineKind::Jit, TRAPS);
-    inst.call("ok", &[Value::I64(1)]).unwrap();
-    let s = inst.stats();
+fn jit_compiles_lazily_or_eagerly_and_reports_each_function() {
+    let mut lazy = load(EngineKind::Jit, TRAPS);
+    lazy.call("ok", &[Value::I64(1)]).unwrap();
+    let s = lazy.stats();
     assert_eq!(s.engine, "jit");
     assert_eq!(s.functions.len(), 8);
-    assert!(
-        s.functions
-            .iter()
-            .all(|f| f.code_size > 0 && f.compiles == 1)
-    );
+    let compiled: Vec<&str> = s
+        .functions
+        .iter()
+        .filter(|f| f.compiles > 0)
+        .map(|f| f.name.as_str())
+        .collect();
+    assert_eq!(compiled, ["ok"], "only what was called is compiled");
     assert!(s.code_size > 0 && s.calls == 1);
+
+    let config = Config::new()
+        .engine(EngineKind::Jit)
+        .capture_output()
+        .eager(true);
+    let eager = Instance::from_text(config, TRAPS, "t", Linker::new()).unwrap();
+    assert!(
+        eager
+            .stats()
+            .functions
+            .iter()
+            .all(|f| f.compiles == 1 && f.code_size > 0)
+    );
+}
+
+#[test]
+fn calli_reaches_a_function_nothing_compiled_yet() {
+    // `double` is neither called directly nor named by `fref` anywhere, so a lazy JIT has not
+    // compiled it when `apply` receives a handle to it from the host.
+    let src = "func apply(h: i64, x: i64) -> i64 {\n    reg r: i64\n    calli r, h(x) : (i64) -> i64\n    ret r\n}\nfunc double(x: i64) -> i64 {\n    add x, x, x\n    ret x\n}\n";
+    for engine in ENGINES {
+        let mut inst = load(engine, src);
+        // Handles are function index + 1 on every engine (programs must not rely on that).
+        assert_eq!(
+            inst.call("apply", &[Value::I64(2), Value::I64(21)])
+                .unwrap(),
+            Some(Value::I64(42)),
+            "{engine:?}"
+        );
+    }
 }
 
 #[test]

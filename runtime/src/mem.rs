@@ -31,14 +31,18 @@ pub fn range(base: i64, n: i64, size: u64) -> Option<(usize, usize)> {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vsp_mem_init(ctx: *mut VmCtx, min_pages: u64, max_pages: u64) -> bool {
     // SAFETY: the caller guarantees `ctx` is live and exclusively ours for this call.
-    let Some(ctx) = (unsafe { ctx.as_mut() }) else { return false };
+    let Some(ctx) = (unsafe { ctx.as_mut() }) else {
+        return false;
+    };
     ctx.max_pages = max_pages;
     ctx.mem_size = 0;
     ctx.mem_base = core::ptr::NonNull::<u8>::dangling().as_ptr();
     if min_pages == 0 {
         return true;
     }
-    let Some(bytes) = min_pages.checked_mul(PAGE_SIZE) else { return false };
+    let Some(bytes) = min_pages.checked_mul(PAGE_SIZE) else {
+        return false;
+    };
     // SAFETY: calloc has no preconditions; a null result is handled.
     let p = unsafe { calloc(bytes as usize, 1) } as *mut u8;
     if p.is_null() {
@@ -56,7 +60,9 @@ pub unsafe extern "C" fn vsp_mem_init(ctx: *mut VmCtx, min_pages: u64, max_pages
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vsp_mem_free(ctx: *mut VmCtx) {
     // SAFETY: as above.
-    let Some(ctx) = (unsafe { ctx.as_mut() }) else { return };
+    let Some(ctx) = (unsafe { ctx.as_mut() }) else {
+        return;
+    };
     if ctx.mem_size != 0 {
         // SAFETY: a non-empty memory was allocated by calloc/realloc and is freed once: the
         // size is zeroed with it.
@@ -74,9 +80,13 @@ pub unsafe extern "C" fn vsp_mem_free(ctx: *mut VmCtx) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vsp_mem_grow(ctx: *mut VmCtx, pages: i64) -> i64 {
     // SAFETY: as above.
-    let Some(ctx) = (unsafe { ctx.as_mut() }) else { return -1 };
+    let Some(ctx) = (unsafe { ctx.as_mut() }) else {
+        return -1;
+    };
     let old_pages = ctx.mem_size / PAGE_SIZE;
-    let Ok(pages) = u64::try_from(pages) else { return -1 };
+    let Ok(pages) = u64::try_from(pages) else {
+        return -1;
+    };
     let Some(new_pages) = old_pages.checked_add(pages).filter(|&n| n <= ctx.max_pages) else {
         return -1;
     };
@@ -84,7 +94,9 @@ pub unsafe extern "C" fn vsp_mem_grow(ctx: *mut VmCtx, pages: i64) -> i64 {
         return old_pages as i64;
     }
     let new_size = new_pages * PAGE_SIZE;
-    let Ok(new_len) = usize::try_from(new_size) else { return -1 };
+    let Ok(new_len) = usize::try_from(new_size) else {
+        return -1;
+    };
     let p = if ctx.mem_size == 0 {
         // SAFETY: calloc has no preconditions.
         unsafe { calloc(new_len, 1) as *mut u8 }
@@ -94,7 +106,13 @@ pub unsafe extern "C" fn vsp_mem_grow(ctx: *mut VmCtx, pages: i64) -> i64 {
         if !p.is_null() {
             // SAFETY: realloc returned `new_len` bytes; the tail past the old size is ours to
             // zero.
-            unsafe { core::ptr::write_bytes(p.add(ctx.mem_size as usize), 0, new_len - ctx.mem_size as usize) };
+            unsafe {
+                core::ptr::write_bytes(
+                    p.add(ctx.mem_size as usize),
+                    0,
+                    new_len - ctx.mem_size as usize,
+                )
+            };
         }
         p
     };
@@ -113,7 +131,9 @@ pub unsafe extern "C" fn vsp_mem_grow(ctx: *mut VmCtx, pages: i64) -> i64 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vsp_mem_copy(ctx: *mut VmCtx, dst: i64, src: i64, n: i64) -> u32 {
     // SAFETY: as above.
-    let Some(ctx) = (unsafe { ctx.as_mut() }) else { return TrapCode::OutOfBounds as u32 };
+    let Some(ctx) = (unsafe { ctx.as_mut() }) else {
+        return TrapCode::OutOfBounds as u32;
+    };
     match (range(dst, n, ctx.mem_size), range(src, n, ctx.mem_size)) {
         (Some((d, len)), Some((s, _))) => {
             // SAFETY: both ranges lie inside the `mem_size` bytes at `mem_base`; `copy` allows
@@ -132,7 +152,9 @@ pub unsafe extern "C" fn vsp_mem_copy(ctx: *mut VmCtx, dst: i64, src: i64, n: i6
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vsp_mem_fill(ctx: *mut VmCtx, dst: i64, byte: i64, n: i64) -> u32 {
     // SAFETY: as above.
-    let Some(ctx) = (unsafe { ctx.as_mut() }) else { return TrapCode::OutOfBounds as u32 };
+    let Some(ctx) = (unsafe { ctx.as_mut() }) else {
+        return TrapCode::OutOfBounds as u32;
+    };
     match range(dst, n, ctx.mem_size) {
         Some((d, len)) => {
             // SAFETY: the range lies inside the memory.
@@ -150,7 +172,9 @@ pub unsafe extern "C" fn vsp_mem_fill(ctx: *mut VmCtx, dst: i64, byte: i64, n: i
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vsp_mem_write(ctx: *mut VmCtx, a: i64, n: i64) -> u32 {
     // SAFETY: as above.
-    let Some(ctx) = (unsafe { ctx.as_mut() }) else { return TrapCode::OutOfBounds as u32 };
+    let Some(ctx) = (unsafe { ctx.as_mut() }) else {
+        return TrapCode::OutOfBounds as u32;
+    };
     match range(a, n, ctx.mem_size) {
         Some((start, len)) => {
             // SAFETY: the range lies inside the memory; `out` is null or a live Output that

@@ -20,13 +20,18 @@ const EINTR_RETRIES: u32 = 100;
 /// `clock`: monotonic nanoseconds.
 #[unsafe(no_mangle)]
 pub extern "C" fn vsp_clock_ns() -> i64 {
-    let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid, writable timespec (same layout as C's on 64-bit Linux).
     let rc = unsafe { clock_gettime(CLOCK_MONOTONIC, &mut ts) };
     if rc != 0 {
         return 0;
     }
-    ts.tv_sec.wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec)
+    ts.tv_sec
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec)
 }
 
 /// `getc` for native executables: flushes the output (a prompt must appear before input

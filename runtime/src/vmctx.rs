@@ -121,7 +121,9 @@ pub mod offsets {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vsp_trap_begin(ctx: *mut VmCtx, code: u32, func: u32, line: u32) {
     // SAFETY: compiled code passes its own vmctx, which the host keeps alive during the call.
-    let Some(ctx) = (unsafe { ctx.as_mut() }) else { return };
+    let Some(ctx) = (unsafe { ctx.as_mut() }) else {
+        return;
+    };
     ctx.bt_len = 0;
     ctx.bt_total = 0;
     ctx.trap = code;
@@ -138,7 +140,9 @@ pub unsafe extern "C" fn vsp_trap_begin(ctx: *mut VmCtx, code: u32, func: u32, l
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vsp_trap_frame(ctx: *mut VmCtx, func: u32, line: u32) {
     // SAFETY: as in `vsp_trap_begin`.
-    let Some(ctx) = (unsafe { ctx.as_mut() }) else { return };
+    let Some(ctx) = (unsafe { ctx.as_mut() }) else {
+        return;
+    };
     if ctx.trap != TRAP_EXIT {
         ctx.push_frame(func, line);
     }
@@ -151,7 +155,9 @@ pub unsafe extern "C" fn vsp_trap_frame(ctx: *mut VmCtx, func: u32, line: u32) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vsp_exit(ctx: *mut VmCtx, status: i64) {
     // SAFETY: as in `vsp_trap_begin`.
-    let Some(ctx) = (unsafe { ctx.as_mut() }) else { return };
+    let Some(ctx) = (unsafe { ctx.as_mut() }) else {
+        return;
+    };
     ctx.bt_len = 0;
     ctx.bt_total = 0;
     ctx.trap = TRAP_EXIT;

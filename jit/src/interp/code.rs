@@ -601,23 +601,79 @@ impl Op {
     pub(crate) fn for_each_slot(&self, mut f: impl FnMut(Slot)) {
         use Op::*;
         match *self {
-            Mov { d, a } | NegI { d, a } | AbsI { d, a } | NotI { d, a } | Clz { d, a } | Ctz { d, a }
-            | Popcnt { d, a } | NegF { d, a } | AbsF { d, a } | Sqrt { d, a } | Floor { d, a }
-            | Ceil { d, a } | Trunc { d, a } | RoundF { d, a } | Math { d, a, .. } | I2F { d, a }
-            | F2I { d, a } | NotS { d, a } | Sil { d, a, .. } | SilToF { d, a, .. } | SilRho { d, a }
-            | SilTheta { d, a } | SilFromByte { d, a } | MemGrow { d, a } | Load { d, a, .. } => {
+            Mov { d, a }
+            | NegI { d, a }
+            | AbsI { d, a }
+            | NotI { d, a }
+            | Clz { d, a }
+            | Ctz { d, a }
+            | Popcnt { d, a }
+            | NegF { d, a }
+            | AbsF { d, a }
+            | Sqrt { d, a }
+            | Floor { d, a }
+            | Ceil { d, a }
+            | Trunc { d, a }
+            | RoundF { d, a }
+            | Math { d, a, .. }
+            | I2F { d, a }
+            | F2I { d, a }
+            | NotS { d, a }
+            | Sil { d, a, .. }
+            | SilToF { d, a, .. }
+            | SilRho { d, a }
+            | SilTheta { d, a }
+            | SilFromByte { d, a }
+            | MemGrow { d, a }
+            | Load { d, a, .. } => {
                 f(d);
                 f(a);
             }
-            AddI { d, a, b } | SubI { d, a, b } | MulI { d, a, b } | DivI { d, a, b } | RemI { d, a, b }
-            | UDiv { d, a, b } | URem { d, a, b } | MinI { d, a, b } | MaxI { d, a, b } | And { d, a, b }
-            | Or { d, a, b } | Xor { d, a, b } | Shl { d, a, b } | Shr { d, a, b } | UShr { d, a, b }
-            | Rotl { d, a, b } | Rotr { d, a, b } | AddF { d, a, b } | SubF { d, a, b } | MulF { d, a, b }
-            | DivF { d, a, b } | MinF { d, a, b } | MaxF { d, a, b } | Math2 { d, a, b, .. }
-            | AddS { d, a, b } | SubS { d, a, b } | MulS { d, a, b } | DivS { d, a, b }
-            | SilInt { d, a, n: b, .. } | SilNew { d, rho: a, theta: b } | SilFrom { d, re: a, im: b }
-            | EqI { d, a, b } | NeI { d, a, b } | LtI { d, a, b } | LeI { d, a, b } | LtU { d, a, b }
-            | LeU { d, a, b } | EqF { d, a, b } | NeF { d, a, b } | LtF { d, a, b } | LeF { d, a, b } => {
+            AddI { d, a, b }
+            | SubI { d, a, b }
+            | MulI { d, a, b }
+            | DivI { d, a, b }
+            | RemI { d, a, b }
+            | UDiv { d, a, b }
+            | URem { d, a, b }
+            | MinI { d, a, b }
+            | MaxI { d, a, b }
+            | And { d, a, b }
+            | Or { d, a, b }
+            | Xor { d, a, b }
+            | Shl { d, a, b }
+            | Shr { d, a, b }
+            | UShr { d, a, b }
+            | Rotl { d, a, b }
+            | Rotr { d, a, b }
+            | AddF { d, a, b }
+            | SubF { d, a, b }
+            | MulF { d, a, b }
+            | DivF { d, a, b }
+            | MinF { d, a, b }
+            | MaxF { d, a, b }
+            | Math2 { d, a, b, .. }
+            | AddS { d, a, b }
+            | SubS { d, a, b }
+            | MulS { d, a, b }
+            | DivS { d, a, b }
+            | SilInt { d, a, n: b, .. }
+            | SilNew {
+                d,
+                rho: a,
+                theta: b,
+            }
+            | SilFrom { d, re: a, im: b }
+            | EqI { d, a, b }
+            | NeI { d, a, b }
+            | LtI { d, a, b }
+            | LeI { d, a, b }
+            | LtU { d, a, b }
+            | LeU { d, a, b }
+            | EqF { d, a, b }
+            | NeF { d, a, b }
+            | LtF { d, a, b }
+            | LeF { d, a, b } => {
                 f(d);
                 f(a);
                 f(b);
@@ -626,13 +682,33 @@ impl Op {
                 f(d);
                 f(c);
             }
-            Jz { a, .. } | Jnz { a, .. } | Switch { a, .. } | Ret { a } | Exit { a } | Putc { a }
-            | PrintI { a, .. } | PrintF { a, .. } | PrintS { a, .. } | MemSize { d: a } | Getc { d: a }
+            Jz { a, .. }
+            | Jnz { a, .. }
+            | Switch { a, .. }
+            | Ret { a }
+            | Exit { a }
+            | Putc { a }
+            | PrintI { a, .. }
+            | PrintF { a, .. }
+            | PrintS { a, .. }
+            | MemSize { d: a }
+            | Getc { d: a }
             | Clock { d: a } => f(a),
-            BeqI { a, b, .. } | BneI { a, b, .. } | BltI { a, b, .. } | BleI { a, b, .. } | BltU { a, b, .. }
-            | BleU { a, b, .. } | BeqF { a, b, .. } | BneF { a, b, .. } | BltF { a, b, .. }
-            | BleF { a, b, .. } | Store8 { a, v: b, .. } | Store16 { a, v: b, .. }
-            | Store32 { a, v: b, .. } | Store64 { a, v: b, .. } | Write { a, n: b } => {
+            BeqI { a, b, .. }
+            | BneI { a, b, .. }
+            | BltI { a, b, .. }
+            | BleI { a, b, .. }
+            | BltU { a, b, .. }
+            | BleU { a, b, .. }
+            | BeqF { a, b, .. }
+            | BneF { a, b, .. }
+            | BltF { a, b, .. }
+            | BleF { a, b, .. }
+            | Store8 { a, v: b, .. }
+            | Store16 { a, v: b, .. }
+            | Store32 { a, v: b, .. }
+            | Store64 { a, v: b, .. }
+            | Write { a, n: b } => {
                 f(a);
                 f(b);
             }
@@ -646,8 +722,15 @@ impl Op {
                 f(byte);
                 f(n);
             }
-            Jmp { .. } | Call { .. } | CallHost { .. } | Tail { .. } | TailHost { .. } | CallI { .. }
-            | RetVoid | Trap | Newline => {}
+            Jmp { .. }
+            | Call { .. }
+            | CallHost { .. }
+            | Tail { .. }
+            | TailHost { .. }
+            | CallI { .. }
+            | RetVoid
+            | Trap
+            | Newline => {}
         }
     }
 
@@ -655,9 +738,19 @@ impl Op {
     pub(crate) fn jump_target(&self) -> Option<u32> {
         use Op::*;
         match *self {
-            Jmp { t } | Jz { t, .. } | Jnz { t, .. } | BeqI { t, .. } | BneI { t, .. } | BltI { t, .. }
-            | BleI { t, .. } | BltU { t, .. } | BleU { t, .. } | BeqF { t, .. } | BneF { t, .. }
-            | BltF { t, .. } | BleF { t, .. } => Some(t),
+            Jmp { t }
+            | Jz { t, .. }
+            | Jnz { t, .. }
+            | BeqI { t, .. }
+            | BneI { t, .. }
+            | BltI { t, .. }
+            | BleI { t, .. }
+            | BltU { t, .. }
+            | BleU { t, .. }
+            | BeqF { t, .. }
+            | BneF { t, .. }
+            | BltF { t, .. }
+            | BleF { t, .. } => Some(t),
             _ => None,
         }
     }
@@ -668,7 +761,11 @@ mod tests {
     #[test]
     fn op_stays_small() {
         // Dispatch copies an op per instruction: keep it within 16 bytes.
-        assert!(std::mem::size_of::<super::Op>() <= 16, "Op is {} bytes", std::mem::size_of::<super::Op>());
+        assert!(
+            std::mem::size_of::<super::Op>() <= 16,
+            "Op is {} bytes",
+            std::mem::size_of::<super::Op>()
+        );
     }
 }
 
@@ -677,9 +774,19 @@ impl Op {
     pub(crate) fn jump_target_mut(&mut self) -> Option<&mut u32> {
         use Op::*;
         match self {
-            Jmp { t } | Jz { t, .. } | Jnz { t, .. } | BeqI { t, .. } | BneI { t, .. } | BltI { t, .. }
-            | BleI { t, .. } | BltU { t, .. } | BleU { t, .. } | BeqF { t, .. } | BneF { t, .. }
-            | BltF { t, .. } | BleF { t, .. } => Some(t),
+            Jmp { t }
+            | Jz { t, .. }
+            | Jnz { t, .. }
+            | BeqI { t, .. }
+            | BneI { t, .. }
+            | BltI { t, .. }
+            | BleI { t, .. }
+            | BltU { t, .. }
+            | BleU { t, .. }
+            | BeqF { t, .. }
+            | BneF { t, .. }
+            | BltF { t, .. }
+            | BleF { t, .. } => Some(t),
             _ => None,
         }
     }

@@ -81,26 +81,40 @@ impl Program {
                     return Err(format!("`{name}`: jump out of range in {op:?}"));
                 }
                 match *op {
-                    Op::Select { ab, .. } | Op::SilLerp { ab, .. } => match self.pairs.get(ab as usize) {
-                        Some(&(a, b)) if (a as u64) < n && (b as u64) < n => {}
-                        _ => return Err(format!("`{name}`: bad operand pair {ab}")),
-                    },
+                    Op::Select { ab, .. } | Op::SilLerp { ab, .. } => {
+                        match self.pairs.get(ab as usize) {
+                            Some(&(a, b)) if (a as u64) < n && (b as u64) < n => {}
+                            _ => return Err(format!("`{name}`: bad operand pair {ab}")),
+                        }
+                    }
                     Op::Switch { table, .. } => match self.switch_tables.get(table as usize) {
                         Some(t) if !t.is_empty() && t.iter().all(|&x| x < len) => {}
                         _ => return Err(format!("`{name}`: bad switch table {table}")),
                     },
-                    Op::Call { site } | Op::Tail { site } | Op::CallHost { site } | Op::TailHost { site } | Op::CallI { site } => {
+                    Op::Call { site }
+                    | Op::Tail { site }
+                    | Op::CallHost { site }
+                    | Op::TailHost { site }
+                    | Op::CallI { site } => {
                         let Some(s) = self.call_sites.get(site as usize) else {
                             return Err(format!("`{name}`: bad call site {site}"));
                         };
-                        if s.args.iter().any(|&a| a as u64 >= n) || (s.dest != NO_SLOT && s.dest as u64 >= n) {
+                        if s.args.iter().any(|&a| a as u64 >= n)
+                            || (s.dest != NO_SLOT && s.dest as u64 >= n)
+                        {
                             return Err(format!("`{name}`: call operand out of range"));
                         }
                         match *op {
-                            Op::Call { .. } | Op::Tail { .. } => match self.funcs.get(s.target as usize) {
-                                Some(c) if c.num_params as usize == s.args.len() => {}
-                                _ => return Err(format!("`{name}`: call to a bad function or with the wrong arity")),
-                            },
+                            Op::Call { .. } | Op::Tail { .. } => {
+                                match self.funcs.get(s.target as usize) {
+                                    Some(c) if c.num_params as usize == s.args.len() => {}
+                                    _ => {
+                                        return Err(format!(
+                                            "`{name}`: call to a bad function or with the wrong arity"
+                                        ));
+                                    }
+                                }
+                            }
                             Op::CallI { .. } if s.target as u64 >= n => {
                                 return Err(format!("`{name}`: handle slot out of range"));
                             }
@@ -171,7 +185,8 @@ impl<'a> FuncDecoder<'a> {
         starts.push(self.ops.len() as u32);
         // A sentinel: nothing verified reaches it, but it keeps `pc` inside `ops` by construction.
         self.ops.push(Op::Trap);
-        self.lines.push(self.f.body.last().map_or(self.f.loc.line, |i| i.loc.line));
+        self.lines
+            .push(self.f.body.last().map_or(self.f.loc.line, |i| i.loc.line));
         // Branch targets were emitted as label ids; turn them into op indices.
         let target = |label: u32| -> u32 {
             let pos = self

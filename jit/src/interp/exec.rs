@@ -304,7 +304,12 @@ impl Vm {
                     // num_slots` of the new frame, which does not overlap this one.
                     unsafe { *new_fp.add(k) = r!(a) };
                 }
-                frames.push(Frame { func, dest: s.dest, base, ret: ip });
+                frames.push(Frame {
+                    func,
+                    dest: s.dest,
+                    base,
+                    ret: ip,
+                });
                 switch_to!(callee, nb);
             }};
         }
@@ -484,7 +489,13 @@ impl Vm {
                     frame!(c, base);
                     // SAFETY: `frame!` sized this frame for the callee, whose parameter count
                     // equals `argbuf.len()` (validated).
-                    unsafe { std::ptr::copy_nonoverlapping(argbuf.as_ptr(), stack.as_mut_ptr().add(base), argbuf.len()) };
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(
+                            argbuf.as_ptr(),
+                            stack.as_mut_ptr().add(base),
+                            argbuf.len(),
+                        )
+                    };
                     switch_to!(s.target, base);
                 }
                 Op::CallI { site } => {
@@ -559,7 +570,9 @@ impl Vm {
                 }
 
                 Op::PrintI { a, nl } => io.out().print_i64(i!(a), nl),
-                Op::PrintF { a, prec, nl } => io.out().print_f64(f!(a), u32::try_from(prec).ok(), nl),
+                Op::PrintF { a, prec, nl } => {
+                    io.out().print_f64(f!(a), u32::try_from(prec).ok(), nl)
+                }
                 Op::PrintS { a, nl } => io.out().print_sil(b!(a), nl),
                 Op::Newline => io.out().newline(),
                 Op::Putc { a } => io.out().putc(i!(a)),
@@ -669,7 +682,9 @@ fn store(mem: &mut Memory, base: u64, off: i32, bytes: &[u8]) -> bool {
 
 #[inline(never)]
 fn mem_copy(mem: &mut Memory, dst: u64, src: u64, n: i64) -> bool {
-    let Ok(n) = u64::try_from(n) else { return false };
+    let Ok(n) = u64::try_from(n) else {
+        return false;
+    };
     match (mem.range(dst, 0, n), mem.range(src, 0, n)) {
         (Some(to), Some(from)) => {
             mem.bytes.copy_within(from..from + n as usize, to);
@@ -681,7 +696,9 @@ fn mem_copy(mem: &mut Memory, dst: u64, src: u64, n: i64) -> bool {
 
 #[inline(never)]
 fn mem_fill(mem: &mut Memory, dst: u64, byte: u8, n: i64) -> bool {
-    let Ok(n) = u64::try_from(n) else { return false };
+    let Ok(n) = u64::try_from(n) else {
+        return false;
+    };
     match mem.range(dst, 0, n) {
         Some(to) => {
             mem.bytes[to..to + n as usize].fill(byte);
@@ -693,7 +710,9 @@ fn mem_fill(mem: &mut Memory, dst: u64, byte: u8, n: i64) -> bool {
 
 #[inline(never)]
 fn mem_write(mem: &Memory, io: &mut Io, a: u64, n: i64) -> bool {
-    let Ok(n) = u64::try_from(n) else { return false };
+    let Ok(n) = u64::try_from(n) else {
+        return false;
+    };
     match mem.range(a, 0, n) {
         Some(p) => {
             io.out().write_bytes(&mem.bytes[p..p + n as usize]);
@@ -702,4 +721,3 @@ fn mem_write(mem: &Memory, io: &mut Io, a: u64, n: i64) -> bool {
         None => false,
     }
 }
-
