@@ -96,7 +96,7 @@ pub(crate) fn run(loaded: &Loaded, args: &[String], opts: &RunOptions) -> Result
         eprintln!(
             "[stats] engine: {}; functions compiled: {}; compile: {:.3} ms; code: {} bytes; load: {:.3} ms; run: {:.3} ms",
             s.engine,
-            s.functions.len(),
+            s.functions.iter().filter(|f| f.compiles > 0).count(),
             s.compile_time.as_secs_f64() * 1e3,
             s.code_size,
             s.load_time.as_secs_f64() * 1e3,

@@ -174,10 +174,6 @@ impl NativeCode {
         out
     }
 
-    #[allow(dead_code)] // for --stats once tiering reports it
-    pub fn compiled_count(&self) -> usize {
-        self.table.iter().filter(|p| !p.is_null()).count()
-    }
 
     /// (Re)compiles functions `which` of `bc` (the whole, updated module) under fresh names,
     /// then swaps their table entries: callers compiled earlier call through the table and see
