@@ -248,10 +248,10 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         if !self.cfg.interrupts {
             return Ok(());
         }
-        let v = self
-            .b
-            .ins()
-            .load(I32, vm_flags(), self.vmctx, offsets::INTERRUPT);
+        // An atomic load: another thread sets the flag, and the poll must never be hoisted
+        // out of the loop it guards.
+        let flag = self.vm_load(I64, offsets::INTERRUPT);
+        let v = self.b.ins().atomic_load(I32, MemFlagsData::trusted(), flag);
         self.trap_if(v, TrapCode::Interrupted)
     }
 

@@ -11,6 +11,8 @@ use bytecode::{Diagnostics, Module, Type};
 use runtime::VmCtx;
 use runtime::vmctx::TRAP_EXIT;
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// Which engine runs the code.
@@ -36,6 +38,9 @@ pub struct Config {
     /// Compile every function when the module loads, instead of each one (with what it calls
     /// directly) the first time it is called.
     pub eager: bool,
+    /// Let `InterruptHandle::interrupt` stop running code (polled at function entry and on
+    /// loop back-edges). Off by default: then no poll is compiled and nothing is slower.
+    pub interruptible: bool,
 }
 
 impl Default for Config {
@@ -46,6 +51,7 @@ impl Default for Config {
             output: OutputMode::Stdout,
             stack_size: 512 << 20,
             eager: false,
+            interruptible: false,
         }
     }
 }
@@ -71,10 +77,30 @@ impl Config {
         self.stack_size = bytes;
         self
     }
+    /// Make running code stoppable from another thread (see `Instance::interrupt_handle`).
+    pub fn interruptible(mut self, on: bool) -> Config {
+        self.interruptible = on;
+        self
+    }
     /// Compile everything at load time (default: lazily, on first call).
     pub fn eager(mut self, eager: bool) -> Config {
         self.eager = eager;
         self
+    }
+}
+
+/// Stops the code an instance is running, from any thread: the call returns
+/// `Err(Trap { code: TrapCode::Interrupted, .. })` and the instance stays usable. Works only
+/// with `Config::interruptible(true)`; a request made while nothing runs is dropped when the
+/// next call starts.
+#[derive(Clone, Debug)]
+pub struct InterruptHandle {
+    flag: Arc<AtomicU32>,
+}
+
+impl InterruptHandle {
+    pub fn interrupt(&self) {
+        self.flag.store(1, Ordering::Relaxed);
     }
 }
 
@@ -242,6 +268,7 @@ pub struct Instance {
     backend: Backend,
     load_time: Duration,
     calls: u64,
+    interrupt: Arc<AtomicU32>,
 }
 
 impl std::fmt::Debug for Instance {
@@ -303,12 +330,14 @@ impl Instance {
             },
             load_time: Duration::ZERO,
             calls: 0,
+            interrupt: Arc::new(AtomicU32::new(0)),
         };
         inst.link_hosts()?;
         let start = Instant::now();
         inst.backend = match inst.config.engine {
             EngineKind::Interp => Backend::Interp {
-                prog: Program::decode(&inst.module).map_err(LoadError::Internal)?,
+                prog: Program::decode_with(&inst.module, inst.config.interruptible)
+                    .map_err(LoadError::Internal)?,
                 vm: Vm::new(),
                 mem: interp::Memory::new(&inst.module),
             },
@@ -316,10 +345,11 @@ impl Instance {
                 let code = Box::new(NativeCode::new(
                     &inst.module,
                     inst.config.opt_level,
-                    false,
+                    inst.config.interruptible,
                     inst.config.eager,
                 )?);
                 let mut vmctx = Box::new(VmCtx::empty());
+                vmctx.interrupt = inst.interrupt.as_ptr();
                 let mem = &inst.module.memory;
                 // SAFETY: `vmctx` is a fresh context that owns no memory yet.
                 if !unsafe { runtime::mem::vsp_mem_init(&mut *vmctx, mem.min_pages, mem.max_pages) }
@@ -409,10 +439,22 @@ impl Instance {
     pub fn call_index(&mut self, index: usize, args: &[u64]) -> Result<Completion, Trap> {
         self.calls += 1;
         self.state.host_panicked = false;
+        self.interrupt.store(0, Ordering::Relaxed);
         let result = match &mut self.backend {
             Backend::Interp { prog, vm, mem } => {
                 let HostState { io, hosts, .. } = &mut *self.state;
-                vm.run(prog, interp::Env { mem, io, hosts }, index, args)
+                let interrupt = Some(&*self.interrupt);
+                vm.run(
+                    prog,
+                    interp::Env {
+                        mem,
+                        io,
+                        hosts,
+                        interrupt,
+                    },
+                    index,
+                    args,
+                )
             }
             Backend::Native { code, vmctx } => native_call(
                 code,
@@ -426,6 +468,13 @@ impl Instance {
         };
         self.state.io.out().flush();
         result
+    }
+
+    /// A handle that stops running code from another thread (with `Config::interruptible`).
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        InterruptHandle {
+            flag: self.interrupt.clone(),
+        }
     }
 
     /// Everything the program printed since the last call (with `Config::capture_output`).
@@ -528,7 +577,8 @@ impl Instance {
         let start = Instant::now();
         match &mut self.backend {
             Backend::Interp { prog, mem, .. } => {
-                *prog = Program::decode(&self.module).map_err(LoadError::Internal)?;
+                *prog = Program::decode_with(&self.module, self.config.interruptible)
+                    .map_err(LoadError::Internal)?;
                 mem.max_pages = self.module.memory.max_pages;
                 let have = mem.bytes.len() as u64 / bytecode::PAGE_SIZE;
                 if self.module.memory.min_pages > have {

@@ -8,7 +8,8 @@ mod native;
 mod trap;
 
 pub use instance::{
-    CallError, Config, EngineKind, HostFunc, Instance, Linker, LoadError, Stats, Value,
+    CallError, Config, EngineKind, HostFunc, Instance, InterruptHandle, Linker, LoadError, Stats,
+    Value,
 };
 pub use interp::Completion;
 pub use io::{Io, OutputMode, clock_ns};

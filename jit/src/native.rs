@@ -174,7 +174,6 @@ impl NativeCode {
         out
     }
 
-
     /// (Re)compiles functions `which` of `bc` (the whole, updated module) under fresh names,
     /// then swaps their table entries: callers compiled earlier call through the table and see
     /// the new code at their next call.

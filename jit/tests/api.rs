@@ -322,3 +322,33 @@ fn clif_is_available_for_a_function() {
     let clif = inst.clif("ok").unwrap();
     assert!(clif.contains("imul"), "{clif}");
 }
+
+#[test]
+fn another_thread_can_interrupt_a_running_call() {
+    let src = "func spin() {\nloop:\n    jmp loop\n}\nfunc leaf(x: i64) -> i64 {\n    ret x\n}\nfunc calls() {\n    reg r: i64\nagain:\n    call r, leaf(r)\n    jmp again\n}\nfunc ok() -> i64 {\n    ret 7\n}\n";
+    for engine in ENGINES {
+        let config = Config::new()
+            .engine(engine)
+            .capture_output()
+            .interruptible(true);
+        let mut inst = Instance::from_text(config, src, "spin", Linker::new()).unwrap();
+        for func in ["spin", "calls"] {
+            let handle = inst.interrupt_handle();
+            let stopper = std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(150));
+                handle.interrupt();
+            });
+            let t = expect_trap(inst.call(func, &[]), TrapCode::Interrupted);
+            assert_eq!(t.message(), "interrupted");
+            stopper.join().unwrap();
+            assert_eq!(
+                inst.call("ok", &[]).unwrap(),
+                Some(Value::I64(7)),
+                "{engine:?} after interrupting {func}"
+            );
+        }
+        // A request made while nothing runs does not leak into the next call.
+        inst.interrupt_handle().interrupt();
+        assert_eq!(inst.call("ok", &[]).unwrap(), Some(Value::I64(7)));
+    }
+}

@@ -41,8 +41,10 @@ pub struct VmCtx {
     /// 0 while running; a `TrapCode` or `TRAP_EXIT` once unwinding.
     pub trap: u32,
     pub exit_status: i32,
-    /// Non-zero asks running code to stop with `TrapCode::Interrupted` (polled when enabled).
-    pub interrupt: u32,
+    /// Points at a 32-bit flag (an `AtomicU32` the host shares with other threads); non-zero
+    /// asks running code to stop with `TrapCode::Interrupted`. Read only by code compiled
+    /// with interrupts enabled, which then requires it to be non-null.
+    pub interrupt: *const u32,
     /// Frames recorded in `backtrace` so far, and frames seen in all.
     pub bt_len: u32,
     pub bt_total: u64,
@@ -64,7 +66,7 @@ impl VmCtx {
             stack_limit: 0,
             trap: 0,
             exit_status: 0,
-            interrupt: 0,
+            interrupt: core::ptr::null(),
             bt_len: 0,
             bt_total: 0,
             backtrace: [BtFrame { func: 0, line: 0 }; BACKTRACE_LEN],

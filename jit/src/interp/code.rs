@@ -489,6 +489,8 @@ pub(crate) enum Op {
         a: Slot,
     },
     Trap,
+    /// Emitted only when interrupts are enabled: at function entry and before backward jumps.
+    Poll,
 
     Load {
         k: LoadKind,
@@ -730,6 +732,7 @@ impl Op {
             | CallI { .. }
             | RetVoid
             | Trap
+            | Poll
             | Newline => {}
         }
     }

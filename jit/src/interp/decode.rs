@@ -36,10 +36,18 @@ impl Program {
     /// result's structural invariants (`validate`), which the interpreter's unchecked slot
     /// accesses rely on. An unverified module can only fail here, never reach the loop.
     pub fn decode(m: &Module) -> Result<Program, String> {
+        Program::decode_with(m, false)
+    }
+
+    /// As `decode`; with `interrupts`, functions poll the interrupt flag at entry and before
+    /// every backward jump (without, no poll is emitted and nothing is slower).
+    pub fn decode_with(m: &Module, interrupts: bool) -> Result<Program, String> {
         let mut p = Program::default();
         for f in &m.funcs {
             let sig = p.intern_sig(f.param_types(), f.ret);
-            let code = FuncDecoder::new(&mut p, m, f, sig).run();
+            let mut d = FuncDecoder::new(&mut p, m, f, sig);
+            d.interrupts = interrupts;
+            let code = d.run();
             p.funcs.push(code);
             p.names.push(f.name.clone());
         }
@@ -154,6 +162,7 @@ struct FuncDecoder<'a> {
     consts: HashMap<u64, Slot>,
     scratch: Option<Slot>,
     sig: u32,
+    interrupts: bool,
 }
 
 impl<'a> FuncDecoder<'a> {
@@ -168,15 +177,30 @@ impl<'a> FuncDecoder<'a> {
             consts: HashMap::new(),
             scratch: None,
             sig,
+            interrupts: false,
         }
     }
 
     fn run(mut self) -> Code {
         // Op index where each instruction starts (instructions may take 0, 1 or 2 ops).
         let mut starts = Vec::with_capacity(self.f.body.len() + 1);
-        for inst in &self.f.body {
+        if self.interrupts {
+            self.emit(Op::Poll);
+            self.lines.push(self.f.loc.line);
+        }
+        for (i, inst) in self.f.body.iter().enumerate() {
             starts.push(self.ops.len() as u32);
             let before = self.ops.len();
+            // A backward jump (to this instruction or earlier) closes a loop: poll before it.
+            let backward = inst.inst.branch_targets().iter().any(|t| {
+                self.f
+                    .labels
+                    .get(t.0 as usize)
+                    .is_some_and(|l| l.pos as usize <= i)
+            });
+            if self.interrupts && backward {
+                self.emit(Op::Poll);
+            }
             self.inst(&inst.inst);
             let line = inst.loc.line;
             self.lines

@@ -100,6 +100,8 @@ pub struct Env<'a> {
     pub mem: &'a mut Memory,
     pub io: &'a mut Io,
     pub hosts: &'a mut [HostFn],
+    /// Polled by `Op::Poll` (emitted only when the program was decoded with interrupts).
+    pub interrupt: Option<&'a std::sync::atomic::AtomicU32>,
 }
 
 enum Stop {
@@ -182,7 +184,12 @@ impl Vm {
     // `r!` is also used inside unsafe blocks; `frame!` refreshes `fp` even where a switch follows.
     #[allow(unused_unsafe, unused_assignments)]
     fn exec(&mut self, prog: &Program, env: Env, at: &mut (u32, u32)) -> Result<Completion, Stop> {
-        let Env { mem, io, hosts } = env;
+        let Env {
+            mem,
+            io,
+            hosts,
+            interrupt,
+        } = env;
         let mut func = at.0;
         let mut code: &Code = &prog.funcs[func as usize];
         let mut base = 0usize;
@@ -531,6 +538,12 @@ impl Vm {
                 Op::RetVoid => ret!(0, false),
                 Op::Exit { a } => return Ok(Completion::Exit((r!(a) & 255) as i32)),
                 Op::Trap => trap!(Unreachable),
+                Op::Poll => {
+                    if interrupt.is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed) != 0)
+                    {
+                        trap!(Interrupted);
+                    }
+                }
 
                 Op::Load { k, d, a, off } => match load(mem, r!(a), off, k) {
                     Some(v) => r!(d) = v,
