@@ -143,6 +143,7 @@ pub fn translate_function(
             line: 0,
             helper_refs: HashMap::new(),
             sig_refs: HashMap::new(),
+            mem_vars: None,
         };
         let r = t.translate();
         t.b.finalize(frontend);

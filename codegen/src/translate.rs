@@ -56,6 +56,9 @@ pub(crate) struct FunctionTranslator<'a, 'b> {
     pub unwind_block: Option<Block>,
     pub line: u32,
     pub helper_refs: HashMap<H, FuncRef>,
+    /// Linear memory's base and size, cached in variables in functions that access memory:
+    /// loaded at entry and again after every call (only a call can move or grow memory).
+    pub mem_vars: Option<(Variable, Variable)>,
     pub sig_refs: HashMap<(Vec<Type>, Option<Type>), SigRef>,
 }
 
@@ -75,6 +78,17 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             };
             self.b.def_var(var, init);
             self.vars.push(var);
+        }
+        let touches_memory = self.f.body.iter().any(|i| {
+            matches!(
+                i.inst,
+                Inst::Load { .. } | Inst::Store { .. } | Inst::MemSize { .. }
+            )
+        });
+        if touches_memory {
+            let vars = (self.b.declare_var(I64), self.b.declare_var(I64));
+            self.mem_vars = Some(vars);
+            self.reload_memory();
         }
         for l in &self.f.labels {
             if !self.label_blocks.contains_key(&l.pos) {
@@ -361,15 +375,46 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         } else {
             self.b.ins().iadd_imm_s(base, addr.offset)
         };
-        let size = self.vm_load(I64, offsets::MEM_SIZE);
-        // Valid iff 0 <= ea and ea + n <= size (with ea >= 0, ea + n cannot overflow).
-        let neg = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, ea, 0);
-        let end = self.b.ins().iadd_imm_s(ea, n);
-        let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, size);
-        let bad = self.b.ins().bor(neg, over);
+        let size = self.mem_size();
+        // Valid iff 0 <= ea and ea + n <= size. As one unsigned compare: ea < size - n + 1
+        // (a negative ea is huge unsigned), with the bound 0 when size < n so nothing passes.
+        // The bound depends only on `size`, so in a loop it is computed once, outside.
+        let bound = self.b.ins().iadd_imm_s(size, 1 - n);
+        let small = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, size, n);
+        let zero = self.iconst(0);
+        let bound = self.b.ins().select(small, zero, bound);
+        let bad = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, ea, bound);
         self.trap_if(bad, TrapCode::OutOfBounds)?;
-        let mem = self.vm_load(I64, offsets::MEM_BASE);
+        let mem = self.mem_base();
         Ok(self.b.ins().iadd(mem, ea))
+    }
+
+    /// Refreshes the cached memory base and size (at entry, and after anything that may have
+    /// grown memory: every call).
+    fn reload_memory(&mut self) {
+        if let Some((base, size)) = self.mem_vars {
+            let b = self.vm_load(I64, offsets::MEM_BASE);
+            let s = self.vm_load(I64, offsets::MEM_SIZE);
+            self.b.def_var(base, b);
+            self.b.def_var(size, s);
+        }
+    }
+
+    fn mem_base(&mut self) -> Value {
+        match self.mem_vars {
+            Some((base, _)) => self.b.use_var(base),
+            None => self.vm_load(I64, offsets::MEM_BASE),
+        }
+    }
+
+    fn mem_size(&mut self) -> Value {
+        match self.mem_vars {
+            Some((_, size)) => self.b.use_var(size),
+            None => self.vm_load(I64, offsets::MEM_SIZE),
+        }
     }
 
     fn trap_if_code(&mut self, code: Value) -> ModuleResult<()> {
@@ -485,6 +530,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
     ) -> ModuleResult<()> {
         let result = self.b.inst_results(call).first().copied();
         self.check_after_call()?;
+        self.reload_memory();
         if let (Some(d), Some(v)) = (d, result) {
             self.set(d, v);
         }
@@ -510,7 +556,10 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
                     .map(|(a, &t)| self.operand(a, t))
                     .collect();
                 let call = self.b.ins().call(r, &argv);
-                Ok(self.b.inst_results(call).first().copied())
+                let result = self.b.inst_results(call).first().copied();
+                // C may call back into the module's exports, which may grow memory.
+                self.reload_memory();
+                Ok(result)
             }
             ExternMode::Host => {
                 let n = args.len().max(1) as u32;
@@ -537,6 +586,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
                 let vm = self.vmctx;
                 self.call_helper(H::HostCall, &[vm, fi, ap, rp])?;
                 self.check_after_call()?;
+                self.reload_memory();
                 Ok(ret.map(|t| self.b.ins().stack_load(I64, clif_type(t), ret_slot, 0)))
             }
         }
@@ -757,13 +807,14 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
                 };
             }
             Inst::MemSize { d } => {
-                let v = self.vm_load(I64, offsets::MEM_SIZE);
+                let v = self.mem_size();
                 self.set(*d, v);
             }
             Inst::MemGrow { d, a } => {
                 let x = self.operand(a, Type::I64);
                 let vm = self.vmctx;
                 let v = self.call_helper_v(H::MemGrow, &[vm, x])?;
+                self.reload_memory();
                 self.set(*d, v);
             }
             Inst::MemCopy { dst, src, n } => {

@@ -352,3 +352,104 @@ fn another_thread_can_interrupt_a_running_call() {
         assert_eq!(inst.call("ok", &[]).unwrap(), Some(Value::I64(7)));
     }
 }
+
+#[test]
+fn callers_are_the_functions_that_call_directly() {
+    let src = "func leaf() -> i64 {\n    ret 1\n}\nfunc a() -> i64 {\n    reg r: i64\n    call r, leaf()\n    ret r\n}\nfunc b() -> i64 {\n    tail leaf()\n}\nfunc c() -> i64 {\n    reg h: i64\n    fref h, leaf\n    ret h\n}\n";
+    for engine in ENGINES {
+        let inst = load(engine, src);
+        assert_eq!(inst.callers("leaf"), ["a", "b"], "fref is not a call");
+        assert!(inst.callers("a").is_empty());
+        assert!(inst.callers("missing").is_empty());
+    }
+}
+
+#[test]
+fn output_line_open_tells_whether_a_call_left_a_line_unfinished() {
+    let src = "func part() {\n    print 5\n    ret\n}\nfunc line() {\n    println 5\n    ret\n}\nfunc quiet() {\n    ret\n}\n";
+    for engine in ENGINES {
+        let mut inst = load(engine, src);
+        assert!(!inst.output_line_open(), "nothing written yet");
+        inst.call("part", &[]).unwrap();
+        assert!(inst.output_line_open(), "{engine:?}");
+        inst.call("quiet", &[]).unwrap();
+        assert!(
+            !inst.output_line_open(),
+            "a call that writes nothing leaves no line open"
+        );
+        inst.call("part", &[]).unwrap();
+        inst.call("line", &[]).unwrap();
+        assert!(!inst.output_line_open(), "{engine:?}");
+        assert_eq!(inst.take_output(), b"555\n");
+    }
+}
+
+#[test]
+fn define_with_links_host_functions_for_new_externs() {
+    for engine in ENGINES {
+        let mut inst = load(engine, "func one() -> i64 {\n    ret 1\n}\n");
+        // Without a host function the extern is refused, and nothing changes.
+        let err = inst
+            .define("extern func twice(x: i64) -> i64\n")
+            .unwrap_err();
+        assert!(
+            matches!(err, LoadError::MissingHost(ref n) if n == "twice"),
+            "{err}"
+        );
+        assert!(inst.module().externs.is_empty());
+        let mut linker = Linker::new();
+        linker.func("twice", |args| match args {
+            [Value::I64(x)] => Ok(Some(Value::I64(x * 2))),
+            _ => Err(Trap::new(TrapCode::Unreachable)),
+        });
+        inst.define_with("extern func twice(x: i64) -> i64\n", linker)
+            .unwrap();
+        inst.define(
+            "func use(x: i64) -> i64 {\n    reg r: i64\n    call r, twice(x)\n    ret r\n}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            inst.call("use", &[Value::I64(21)]).unwrap(),
+            Some(Value::I64(42)),
+            "{engine:?}"
+        );
+        // A second new extern without a host is refused and the first keeps working.
+        assert!(inst.define("extern func other()\n").is_err());
+        assert_eq!(
+            inst.call("use", &[Value::I64(4)]).unwrap(),
+            Some(Value::I64(8))
+        );
+    }
+}
+
+#[test]
+fn bounds_are_exact_at_every_edge_including_empty_memory() {
+    let src = "func ld8(p: i64) -> i64 {\n    reg v: i64\n    load.i64 v, [p]\n    ret v\n}\nfunc ld1(p: i64) -> i64 {\n    reg v: i64\n    load.u8 v, [p + 1]\n    ret v\n}\n";
+    for engine in ENGINES {
+        let mut empty = load(engine, src);
+        for p in [0, 1, -1, i64::MIN, i64::MAX, -8] {
+            expect_trap(empty.call("ld8", &[Value::I64(p)]), TrapCode::OutOfBounds);
+            expect_trap(empty.call("ld1", &[Value::I64(p)]), TrapCode::OutOfBounds);
+        }
+        let mut one = load(engine, &format!("memory 1\n{src}"));
+        assert_eq!(
+            one.call("ld8", &[Value::I64(65528)]).unwrap(),
+            Some(Value::I64(0))
+        );
+        assert_eq!(
+            one.call("ld1", &[Value::I64(65534)]).unwrap(),
+            Some(Value::I64(0))
+        );
+        for p in [65529, 65536, -1, i64::MAX - 4, i64::MIN] {
+            expect_trap(one.call("ld8", &[Value::I64(p)]), TrapCode::OutOfBounds);
+        }
+        for p in [65535, -2, i64::MAX] {
+            expect_trap(one.call("ld1", &[Value::I64(p)]), TrapCode::OutOfBounds);
+        }
+        assert_eq!(
+            one.call("ld1", &[Value::I64(-1)]).unwrap(),
+            Some(Value::I64(0)),
+            "{engine:?}: [-1 + 1] is address 0"
+        );
+    }
+}
