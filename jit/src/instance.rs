@@ -369,24 +369,10 @@ impl Instance {
     fn link_hosts(&mut self) -> Result<(), LoadError> {
         let mut hosts: Vec<HostFn> = Vec::new();
         for e in &self.module.externs {
-            let Some(mut f) = self.linker.funcs.remove(&e.name) else {
+            let Some(f) = self.linker.funcs.remove(&e.name) else {
                 return Err(LoadError::MissingHost(e.name.clone()));
             };
-            let (params, ret) = (e.params.clone(), e.ret);
-            hosts.push(Box::new(move |slots: &[u64]| {
-                let args: Vec<Value> = params
-                    .iter()
-                    .zip(slots)
-                    .map(|(&t, &s)| Value::from_slot(t, s))
-                    .collect();
-                match (f(&args)?, ret) {
-                    (Some(v), Some(t)) if v.ty() == t => Ok(v.to_slot()),
-                    (None, None) => Ok(0),
-                    // A host function returning the wrong type is the host's bug; the program
-                    // cannot continue with a value of the wrong type.
-                    _ => Err(Trap::new(TrapCode::Unreachable)),
-                }
-            }));
+            hosts.push(slot_host(e, f));
         }
         self.state.extern_arity = self.module.externs.iter().map(|e| e.params.len()).collect();
         self.state.hosts = hosts;
@@ -439,6 +425,7 @@ impl Instance {
     pub fn call_index(&mut self, index: usize, args: &[u64]) -> Result<Completion, Trap> {
         self.calls += 1;
         self.state.host_panicked = false;
+        self.state.io.mark_line_start();
         self.interrupt.store(0, Ordering::Relaxed);
         let result = match &mut self.backend {
             Backend::Interp { prog, vm, mem } => {
@@ -522,19 +509,8 @@ impl Instance {
             .collect();
         // Callers embed their callees' signatures: recompile them along with what changed.
         let mut which = changed.clone();
-        for (i, f) in self.module.funcs.iter().enumerate() {
-            let calls_changed = f.body.iter().any(|inst| match &inst.inst {
-                bytecode::Inst::Call {
-                    callee: bytecode::Callee::Func(c),
-                    ..
-                }
-                | bytecode::Inst::Tail {
-                    callee: bytecode::Callee::Func(c),
-                    ..
-                } => changed.contains(&(c.0 as usize)),
-                _ => false,
-            });
-            if calls_changed && !which.contains(&i) {
+        for i in direct_callers(&self.module, &changed) {
+            if !which.contains(&i) {
                 which.push(i);
             }
         }
@@ -549,6 +525,34 @@ impl Instance {
             .collect())
     }
 
+    /// Like `define`, with host functions for the `extern func` items `src` adds (externs the
+    /// module already has keep theirs). Host functions the text does not use are kept for
+    /// later definitions.
+    pub fn define_with(&mut self, src: &str, linker: Linker) -> Result<Vec<String>, LoadError> {
+        self.linker.funcs.extend(linker.funcs);
+        self.define(src)
+    }
+
+    /// The functions that call `name` directly (`call` or `tail`), in module order: the ones
+    /// that stop verifying if `name` changes its signature, so `define` refuses such a change
+    /// unless they change with it. Empty if there is no such function.
+    pub fn callers(&self, name: &str) -> Vec<String> {
+        let Some(id) = self.module.find_func(name) else {
+            return Vec::new();
+        };
+        direct_callers(&self.module, &[id.0 as usize])
+            .into_iter()
+            .map(|i| self.module.funcs[i].name.clone())
+            .collect()
+    }
+
+    /// True when the last call wrote output that does not end with a newline. A host that
+    /// shares the terminal with the program (`OutputMode::Stdout`, as a REPL does) checks it
+    /// after a call to start its own text on a fresh line.
+    pub fn output_line_open(&self) -> bool {
+        self.state.io.line_open()
+    }
+
     fn apply(
         &mut self,
         old: &Module,
@@ -556,20 +560,24 @@ impl Instance {
         hosts_changed: bool,
     ) -> Result<(), LoadError> {
         if hosts_changed {
-            // Host functions already moved into closures stay; new externs need the linker.
-            let existing = std::mem::take(&mut self.state.hosts);
-            let mut kept: Vec<HostFn> = Vec::new();
-            let mut existing = existing.into_iter();
-            for (i, e) in self.module.externs.iter().enumerate() {
-                if i < old.externs.len() && old.externs[i].name == e.name {
-                    if let Some(h) = existing.next() {
-                        kept.push(h);
-                        continue;
-                    }
-                }
+            // Host functions already moved into closures stay (externs keep their index when
+            // redefined); new externs take theirs from the linker. Check everything before
+            // moving anything, so a refusal leaves the hosts as they were.
+            // (Truncating drops hosts a define that failed later on may have added.)
+            self.state.hosts.truncate(old.externs.len());
+            let have = self.state.hosts.len();
+            let added = self.module.externs.get(have..).unwrap_or_default();
+            if let Some(e) = added
+                .iter()
+                .find(|e| !self.linker.funcs.contains_key(&e.name))
+            {
                 return Err(LoadError::MissingHost(e.name.clone()));
             }
-            self.state.hosts = kept;
+            for e in added {
+                if let Some(f) = self.linker.funcs.remove(&e.name) {
+                    self.state.hosts.push(slot_host(e, f));
+                }
+            }
             self.state.extern_arity = self.module.externs.iter().map(|e| e.params.len()).collect();
         }
         let new_data: Vec<bytecode::DataSegment> =
@@ -642,6 +650,44 @@ impl Drop for Instance {
             unsafe { runtime::mem::vsp_mem_free(&mut **vmctx) };
         }
     }
+}
+
+/// Indices of the functions of `m` that call (or tail-call) one of `targets` directly.
+fn direct_callers(m: &Module, targets: &[usize]) -> Vec<usize> {
+    (0..m.funcs.len())
+        .filter(|&i| {
+            m.funcs[i].body.iter().any(|inst| match &inst.inst {
+                bytecode::Inst::Call {
+                    callee: bytecode::Callee::Func(c),
+                    ..
+                }
+                | bytecode::Inst::Tail {
+                    callee: bytecode::Callee::Func(c),
+                    ..
+                } => targets.contains(&(c.0 as usize)),
+                _ => false,
+            })
+        })
+        .collect()
+}
+
+/// Wraps a typed host function as the slot function engines call for extern `e`.
+fn slot_host(e: &bytecode::Extern, mut f: HostFunc) -> HostFn {
+    let (params, ret) = (e.params.clone(), e.ret);
+    Box::new(move |slots: &[u64]| {
+        let args: Vec<Value> = params
+            .iter()
+            .zip(slots)
+            .map(|(&t, &s)| Value::from_slot(t, s))
+            .collect();
+        match (f(&args)?, ret) {
+            (Some(v), Some(t)) if v.ty() == t => Ok(v.to_slot()),
+            (None, None) => Ok(0),
+            // A host function returning the wrong type is the host's bug; the program
+            // cannot continue with a value of the wrong type.
+            _ => Err(Trap::new(TrapCode::Unreachable)),
+        }
+    })
 }
 
 /// Writes data segments into memory (verified to fit the initial memory).

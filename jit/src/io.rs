@@ -19,15 +19,48 @@ pub enum OutputMode {
 pub struct Io {
     /// Boxed: compiled code and the sink hold pointers into it, so it must not move.
     out: Box<Output>,
-    /// The capture buffer the capture sink appends to (its `user` pointer).
-    captured: Box<Vec<u8>>,
+    /// What the sinks update (their `user` pointer).
+    sink: Box<SinkState>,
     stdin: Box<dyn Read + Send>,
 }
 
-extern "C" fn stdout_sink(_user: *mut c_void, data: *const u8, len: usize) {
-    // SAFETY: `Output` calls its sink with a pointer to `len` initialised bytes of its own
-    // buffer (or of the caller's slice), valid for the duration of this call.
-    let bytes = unsafe { std::slice::from_raw_parts(data, len) };
+/// State behind a sink's `user` pointer.
+#[derive(Default)]
+struct SinkState {
+    /// The capture buffer (capture mode only).
+    captured: Vec<u8>,
+    /// The last byte that reached the sink since the current call began, in either mode: lets
+    /// a host that shares the terminal with the program (a REPL) know whether the call left a
+    /// line unfinished.
+    last: Option<u8>,
+}
+
+/// Recovers the sink state and the bytes of a sink call.
+///
+/// # Safety
+/// `user` must be the `Box<SinkState>` owned by the same `Io` as the `Output` calling the sink
+/// (`Io` keeps it alive and hands out no other reference while its Output is in use), and
+/// `data`/`len` must be as `Output` passes them: `len` initialised bytes valid for the call.
+unsafe fn sink_args<'a>(
+    user: *mut c_void,
+    data: *const u8,
+    len: usize,
+) -> (&'a mut SinkState, &'a [u8]) {
+    // SAFETY: guaranteed by the caller, see above.
+    unsafe {
+        (
+            &mut *(user as *mut SinkState),
+            std::slice::from_raw_parts(data, len),
+        )
+    }
+}
+
+extern "C" fn stdout_sink(user: *mut c_void, data: *const u8, len: usize) {
+    // SAFETY: `Io::new` passes its own `SinkState` as `user`; `Output` passes its buffer.
+    let (state, bytes) = unsafe { sink_args(user, data, len) };
+    if let Some(&b) = bytes.last() {
+        state.last = Some(b);
+    }
     let mut so = std::io::stdout().lock();
     // A closed pipe is not the program's error: the bytes are dropped, as a C program's would be.
     let _ = so.write_all(bytes);
@@ -35,31 +68,37 @@ extern "C" fn stdout_sink(_user: *mut c_void, data: *const u8, len: usize) {
 }
 
 extern "C" fn capture_sink(user: *mut c_void, data: *const u8, len: usize) {
-    // SAFETY: `user` is the `Box<Vec<u8>>` owned by the same `Io` as the `Output` calling us;
-    // `Io` keeps both boxes alive and never hands out another reference to the Vec while its
-    // Output is in use. `data`/`len` are as in `stdout_sink`.
-    let (buf, bytes) = unsafe {
-        (
-            &mut *(user as *mut Vec<u8>),
-            std::slice::from_raw_parts(data, len),
-        )
-    };
-    buf.extend_from_slice(bytes);
+    // SAFETY: as in `stdout_sink`.
+    let (state, bytes) = unsafe { sink_args(user, data, len) };
+    if let Some(&b) = bytes.last() {
+        state.last = Some(b);
+    }
+    state.captured.extend_from_slice(bytes);
 }
 
 impl Io {
     pub fn new(mode: OutputMode) -> Io {
-        let mut captured = Box::new(Vec::new());
-        let user = (&mut *captured) as *mut Vec<u8> as *mut c_void;
+        let mut sink = Box::<SinkState>::default();
+        let user = (&mut *sink) as *mut SinkState as *mut c_void;
         let out = match mode {
-            OutputMode::Stdout => Output::new(stdout_sink, std::ptr::null_mut()),
+            OutputMode::Stdout => Output::new(stdout_sink, user),
             OutputMode::Capture => Output::new(capture_sink, user),
         };
         Io {
             out: Box::new(out),
-            captured,
+            sink,
             stdin: Box::new(std::io::stdin()),
         }
+    }
+
+    /// True when output flushed since the last `mark_line_start` ends in the middle of a line.
+    pub(crate) fn line_open(&self) -> bool {
+        !matches!(self.sink.last, None | Some(b'\n'))
+    }
+
+    /// Forgets the last byte written: `line_open` is false until something more is written.
+    pub(crate) fn mark_line_start(&mut self) {
+        self.sink.last = None;
     }
 
     /// Replaces the byte source `getc` reads.
@@ -79,7 +118,7 @@ impl Io {
     /// Flushes, then returns and clears everything captured so far (empty in `Stdout` mode).
     pub fn take_captured(&mut self) -> Vec<u8> {
         self.out.flush();
-        std::mem::take(&mut *self.captured)
+        std::mem::take(&mut self.sink.captured)
     }
 
     /// `getc`: flushes output first (a prompt must appear before input blocks), then reads one
