@@ -1215,95 +1215,6 @@ mod tests {
         }
     }
 
-    const ALL_BIN: [BinOp; 20] = [
-        BinOp::Add,
-        BinOp::Sub,
-        BinOp::Mul,
-        BinOp::Div,
-        BinOp::Rem,
-        BinOp::UDiv,
-        BinOp::URem,
-        BinOp::Min,
-        BinOp::Max,
-        BinOp::And,
-        BinOp::Or,
-        BinOp::Xor,
-        BinOp::Shl,
-        BinOp::Shr,
-        BinOp::UShr,
-        BinOp::Rotl,
-        BinOp::Rotr,
-        BinOp::Atan2,
-        BinOp::Pow,
-        BinOp::Hypot,
-    ];
-    const ALL_UN: [UnOp; 35] = [
-        UnOp::Neg,
-        UnOp::Abs,
-        UnOp::Not,
-        UnOp::Clz,
-        UnOp::Ctz,
-        UnOp::Popcnt,
-        UnOp::Sqrt,
-        UnOp::Floor,
-        UnOp::Ceil,
-        UnOp::Trunc,
-        UnOp::Round,
-        UnOp::Sin,
-        UnOp::Cos,
-        UnOp::Tan,
-        UnOp::Asin,
-        UnOp::Acos,
-        UnOp::Atan,
-        UnOp::Exp,
-        UnOp::Ln,
-        UnOp::Log10,
-        UnOp::I2F,
-        UnOp::F2I,
-        UnOp::Bitcast,
-        UnOp::SilRho,
-        UnOp::SilTheta,
-        UnOp::SilByte,
-        UnOp::SilFromByte,
-        UnOp::SilInv,
-        UnOp::SilConj,
-        UnOp::SilMag,
-        UnOp::SilPhase,
-        UnOp::SilRe,
-        UnOp::SilIm,
-        UnOp::SilAbs,
-        UnOp::SilArg,
-    ];
-    const ALL_SIL_INT: [SilIntOp; 4] = [
-        SilIntOp::Pow,
-        SilIntOp::Root,
-        SilIntOp::Scale,
-        SilIntOp::Rotate,
-    ];
-    const ALL_CMP: [CmpOp; 10] = [
-        CmpOp::Eq,
-        CmpOp::Ne,
-        CmpOp::Lt,
-        CmpOp::Le,
-        CmpOp::Gt,
-        CmpOp::Ge,
-        CmpOp::LtU,
-        CmpOp::LeU,
-        CmpOp::GtU,
-        CmpOp::GeU,
-    ];
-    const ALL_MEM: [MemTy; 9] = [
-        MemTy::I64,
-        MemTy::F64,
-        MemTy::Sil,
-        MemTy::I32,
-        MemTy::I16,
-        MemTy::I8,
-        MemTy::U32,
-        MemTy::U16,
-        MemTy::U8,
-    ];
-
     /// Every instruction variant, every sub-operation, every operand and literal form, both
     /// callee kinds, every optional field present and absent, and extreme numbers.
     fn kitchen_sink() -> Module {
@@ -1337,7 +1248,7 @@ mod tests {
                 a,
             });
         }
-        for (i, op) in ALL_BIN.into_iter().enumerate() {
+        for (i, op) in BinOp::ALL.into_iter().enumerate() {
             body.push(Inst::Bin {
                 op,
                 d: RegId(1),
@@ -1345,14 +1256,14 @@ mod tests {
                 b: r(2),
             });
         }
-        for (i, op) in ALL_UN.into_iter().enumerate() {
+        for (i, op) in UnOp::ALL.into_iter().enumerate() {
             body.push(Inst::Un {
                 op,
                 d: RegId(2),
                 a: operands[i % operands.len()],
             });
         }
-        for op in ALL_SIL_INT {
+        for op in SilIntOp::ALL {
             body.push(Inst::SilInt {
                 op,
                 d: RegId(3),
@@ -1360,7 +1271,7 @@ mod tests {
                 n: int(-3),
             });
         }
-        for (i, op) in ALL_CMP.into_iter().enumerate() {
+        for (i, op) in CmpOp::ALL.into_iter().enumerate() {
             body.push(Inst::Cmp {
                 op,
                 d: RegId(0),
@@ -1374,7 +1285,7 @@ mod tests {
                 target: LabelId(1),
             });
         }
-        for (i, ty) in ALL_MEM.into_iter().enumerate() {
+        for (i, ty) in MemTy::ALL.into_iter().enumerate() {
             let addr = Addr {
                 base: operands[i],
                 offset: [0, -8, 8, i64::MIN, i64::MAX][i % 5],
@@ -2110,11 +2021,11 @@ mod tests {
         }
         // Every variant listed in the tests has a distinct code, and the codes are dense.
         let dense = |codes: Vec<u8>| codes.iter().enumerate().all(|(i, &c)| c as usize == i);
-        assert!(dense(ALL_BIN.map(bin_code).to_vec()));
-        assert!(dense(ALL_UN.map(un_code).to_vec()));
-        assert!(dense(ALL_SIL_INT.map(sil_int_code).to_vec()));
-        assert!(dense(ALL_CMP.map(cmp_code).to_vec()));
-        assert!(dense(ALL_MEM.map(mem_code).to_vec()));
+        assert!(dense(BinOp::ALL.map(bin_code).to_vec()));
+        assert!(dense(UnOp::ALL.map(un_code).to_vec()));
+        assert!(dense(SilIntOp::ALL.map(sil_int_code).to_vec()));
+        assert!(dense(CmpOp::ALL.map(cmp_code).to_vec()));
+        assert!(dense(MemTy::ALL.map(mem_code).to_vec()));
     }
 
     #[test]

@@ -219,3 +219,34 @@ pub fn mnemonic(inst: &Inst) -> &'static str {
         .find(|(_, s)| *s == shape)
         .map_or("?", |(n, _)| n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SilIntOp;
+
+    #[test]
+    fn every_operator_has_a_mnemonic_that_reads_back() {
+        let shapes = BinOp::ALL
+            .map(Shape::Bin)
+            .into_iter()
+            .chain(UnOp::ALL.map(Shape::Un))
+            .chain(SilIntOp::ALL.map(Shape::SilInt))
+            .chain(CmpOp::ALL.map(Shape::Cmp))
+            .chain(CmpOp::ALL.map(Shape::Branch))
+            .chain(MemTy::ALL.map(Shape::Load))
+            .chain(
+                MemTy::ALL
+                    .into_iter()
+                    .filter(|m| m.storable())
+                    .map(Shape::Store),
+            );
+        for shape in shapes {
+            let (name, _) = TABLE
+                .iter()
+                .find(|(_, s)| *s == shape)
+                .unwrap_or_else(|| panic!("no mnemonic for {shape:?}"));
+            assert_eq!(lookup(&name.to_uppercase()), Some(shape));
+        }
+    }
+}

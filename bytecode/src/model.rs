@@ -165,6 +165,32 @@ pub enum BinOp {
     Hypot,
 }
 
+impl BinOp {
+    /// Every variant, for tables and exhaustive tests.
+    pub const ALL: [BinOp; 20] = [
+        BinOp::Add,
+        BinOp::Sub,
+        BinOp::Mul,
+        BinOp::Div,
+        BinOp::Rem,
+        BinOp::UDiv,
+        BinOp::URem,
+        BinOp::Min,
+        BinOp::Max,
+        BinOp::And,
+        BinOp::Or,
+        BinOp::Xor,
+        BinOp::Shl,
+        BinOp::Shr,
+        BinOp::UShr,
+        BinOp::Rotl,
+        BinOp::Rotr,
+        BinOp::Atan2,
+        BinOp::Pow,
+        BinOp::Hypot,
+    ];
+}
+
 /// One-operand instructions `op d, a`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum UnOp {
@@ -216,6 +242,47 @@ pub enum UnOp {
     SilArg,
 }
 
+impl UnOp {
+    /// Every variant, for tables and exhaustive tests.
+    pub const ALL: [UnOp; 35] = [
+        UnOp::Neg,
+        UnOp::Abs,
+        UnOp::Not,
+        UnOp::Clz,
+        UnOp::Ctz,
+        UnOp::Popcnt,
+        UnOp::Sqrt,
+        UnOp::Floor,
+        UnOp::Ceil,
+        UnOp::Trunc,
+        UnOp::Round,
+        UnOp::Sin,
+        UnOp::Cos,
+        UnOp::Tan,
+        UnOp::Asin,
+        UnOp::Acos,
+        UnOp::Atan,
+        UnOp::Exp,
+        UnOp::Ln,
+        UnOp::Log10,
+        UnOp::I2F,
+        UnOp::F2I,
+        UnOp::Bitcast,
+        UnOp::SilRho,
+        UnOp::SilTheta,
+        UnOp::SilByte,
+        UnOp::SilFromByte,
+        UnOp::SilInv,
+        UnOp::SilConj,
+        UnOp::SilMag,
+        UnOp::SilPhase,
+        UnOp::SilRe,
+        UnOp::SilIm,
+        UnOp::SilAbs,
+        UnOp::SilArg,
+    ];
+}
+
 /// `sil.pow d, a, n` and friends: a sil and an i64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SilIntOp {
@@ -223,6 +290,16 @@ pub enum SilIntOp {
     Root,
     Scale,
     Rotate,
+}
+
+impl SilIntOp {
+    /// Every variant, for tables and exhaustive tests.
+    pub const ALL: [SilIntOp; 4] = [
+        SilIntOp::Pow,
+        SilIntOp::Root,
+        SilIntOp::Scale,
+        SilIntOp::Rotate,
+    ];
 }
 
 /// Comparisons, used by `eq d, a, b` and by the branches `beq a, b, L`.
@@ -240,6 +317,22 @@ pub enum CmpOp {
     GeU,
 }
 
+impl CmpOp {
+    /// Every variant, for tables and exhaustive tests.
+    pub const ALL: [CmpOp; 10] = [
+        CmpOp::Eq,
+        CmpOp::Ne,
+        CmpOp::Lt,
+        CmpOp::Le,
+        CmpOp::Gt,
+        CmpOp::Ge,
+        CmpOp::LtU,
+        CmpOp::LeU,
+        CmpOp::GtU,
+        CmpOp::GeU,
+    ];
+}
+
 /// Memory access widths and their interpretation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MemTy {
@@ -252,6 +345,21 @@ pub enum MemTy {
     U32,
     U16,
     U8,
+}
+
+impl MemTy {
+    /// Every variant, for tables and exhaustive tests.
+    pub const ALL: [MemTy; 9] = [
+        MemTy::I64,
+        MemTy::F64,
+        MemTy::Sil,
+        MemTy::I32,
+        MemTy::I16,
+        MemTy::I8,
+        MemTy::U32,
+        MemTy::U16,
+        MemTy::U8,
+    ];
 }
 
 impl MemTy {

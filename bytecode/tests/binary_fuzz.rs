@@ -10,95 +10,6 @@ use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::select;
 
-const BIN: [BinOp; 20] = [
-    BinOp::Add,
-    BinOp::Sub,
-    BinOp::Mul,
-    BinOp::Div,
-    BinOp::Rem,
-    BinOp::UDiv,
-    BinOp::URem,
-    BinOp::Min,
-    BinOp::Max,
-    BinOp::And,
-    BinOp::Or,
-    BinOp::Xor,
-    BinOp::Shl,
-    BinOp::Shr,
-    BinOp::UShr,
-    BinOp::Rotl,
-    BinOp::Rotr,
-    BinOp::Atan2,
-    BinOp::Pow,
-    BinOp::Hypot,
-];
-const UN: [UnOp; 35] = [
-    UnOp::Neg,
-    UnOp::Abs,
-    UnOp::Not,
-    UnOp::Clz,
-    UnOp::Ctz,
-    UnOp::Popcnt,
-    UnOp::Sqrt,
-    UnOp::Floor,
-    UnOp::Ceil,
-    UnOp::Trunc,
-    UnOp::Round,
-    UnOp::Sin,
-    UnOp::Cos,
-    UnOp::Tan,
-    UnOp::Asin,
-    UnOp::Acos,
-    UnOp::Atan,
-    UnOp::Exp,
-    UnOp::Ln,
-    UnOp::Log10,
-    UnOp::I2F,
-    UnOp::F2I,
-    UnOp::Bitcast,
-    UnOp::SilRho,
-    UnOp::SilTheta,
-    UnOp::SilByte,
-    UnOp::SilFromByte,
-    UnOp::SilInv,
-    UnOp::SilConj,
-    UnOp::SilMag,
-    UnOp::SilPhase,
-    UnOp::SilRe,
-    UnOp::SilIm,
-    UnOp::SilAbs,
-    UnOp::SilArg,
-];
-const SIL_INT: [SilIntOp; 4] = [
-    SilIntOp::Pow,
-    SilIntOp::Root,
-    SilIntOp::Scale,
-    SilIntOp::Rotate,
-];
-const CMP: [CmpOp; 10] = [
-    CmpOp::Eq,
-    CmpOp::Ne,
-    CmpOp::Lt,
-    CmpOp::Le,
-    CmpOp::Gt,
-    CmpOp::Ge,
-    CmpOp::LtU,
-    CmpOp::LeU,
-    CmpOp::GtU,
-    CmpOp::GeU,
-];
-const MEM: [MemTy; 9] = [
-    MemTy::I64,
-    MemTy::F64,
-    MemTy::Sil,
-    MemTy::I32,
-    MemTy::I16,
-    MemTy::I8,
-    MemTy::U32,
-    MemTy::U16,
-    MemTy::U8,
-];
-
 /// How many of each thing a generated function may refer to; all at least 1 so every index
 /// strategy has something to pick from (empty tables are covered by the unit tests).
 #[derive(Clone, Copy, Debug)]
@@ -170,14 +81,14 @@ fn inst(s: Sizes) -> BoxedStrategy<Inst> {
     let o = move || operand(s);
     prop_oneof![
         (reg(s), o()).prop_map(|(d, a)| Inst::Mov { d, a }),
-        (select(BIN.to_vec()), reg(s), o(), o()).prop_map(|(op, d, a, b)| Inst::Bin {
+        (select(BinOp::ALL.to_vec()), reg(s), o(), o()).prop_map(|(op, d, a, b)| Inst::Bin {
             op,
             d,
             a,
             b
         }),
-        (select(UN.to_vec()), reg(s), o()).prop_map(|(op, d, a)| Inst::Un { op, d, a }),
-        (select(SIL_INT.to_vec()), reg(s), o(), o()).prop_map(|(op, d, a, n)| Inst::SilInt {
+        (select(UnOp::ALL.to_vec()), reg(s), o()).prop_map(|(op, d, a)| Inst::Un { op, d, a }),
+        (select(SilIntOp::ALL.to_vec()), reg(s), o(), o()).prop_map(|(op, d, a, n)| Inst::SilInt {
             op,
             d,
             a,
@@ -186,7 +97,7 @@ fn inst(s: Sizes) -> BoxedStrategy<Inst> {
         (reg(s), o(), o()).prop_map(|(d, rho, theta)| Inst::SilNew { d, rho, theta }),
         (reg(s), o(), o()).prop_map(|(d, re, im)| Inst::SilFrom { d, re, im }),
         (reg(s), o(), o(), o()).prop_map(|(d, a, b, t)| Inst::SilLerp { d, a, b, t }),
-        (select(CMP.to_vec()), reg(s), o(), o()).prop_map(|(op, d, a, b)| Inst::Cmp {
+        (select(CmpOp::ALL.to_vec()), reg(s), o(), o()).prop_map(|(op, d, a, b)| Inst::Cmp {
             op,
             d,
             a,
@@ -199,12 +110,8 @@ fn inst(s: Sizes) -> BoxedStrategy<Inst> {
             a,
             target
         }),
-        (select(CMP.to_vec()), o(), o(), label(s)).prop_map(|(op, a, b, target)| Inst::Branch {
-            op,
-            a,
-            b,
-            target
-        }),
+        (select(CmpOp::ALL.to_vec()), o(), o(), label(s))
+            .prop_map(|(op, a, b, target)| Inst::Branch { op, a, b, target }),
         (o(), vec(label(s), 0..6), label(s)).prop_map(|(a, targets, default)| Inst::Switch {
             a,
             targets,
@@ -235,12 +142,16 @@ fn inst(s: Sizes) -> BoxedStrategy<Inst> {
         o().prop_map(|a| Inst::Exit { a }),
         Just(Inst::Trap),
         Just(Inst::Nop),
-        (select(MEM.to_vec()), reg(s), addr(s)).prop_map(|(ty, d, addr)| Inst::Load {
+        (select(MemTy::ALL.to_vec()), reg(s), addr(s)).prop_map(|(ty, d, addr)| Inst::Load {
             ty,
             d,
             addr
         }),
-        (select(MEM.to_vec()), addr(s), o()).prop_map(|(ty, addr, v)| Inst::Store { ty, addr, v }),
+        (select(MemTy::ALL.to_vec()), addr(s), o()).prop_map(|(ty, addr, v)| Inst::Store {
+            ty,
+            addr,
+            v
+        }),
         reg(s).prop_map(|d| Inst::MemSize { d }),
         (reg(s), o()).prop_map(|(d, a)| Inst::MemGrow { d, a }),
         (o(), o(), o()).prop_map(|(dst, src, n)| Inst::MemCopy { dst, src, n }),
