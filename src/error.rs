@@ -15,6 +15,13 @@ pub(crate) enum CliError {
     /// Writing an output file failed: status 73 (EX_CANTCREAT).
     #[error("cannot write `{path}`: {err}")]
     CantWrite { path: String, err: std::io::Error },
+    /// A tool or target support this machine lacks (a C compiler, the runtime for a target),
+    /// or linking failed: status 69 (EX_UNAVAILABLE).
+    #[error("{0}")]
+    Unavailable(String),
+    /// The compiler failed on a verified module (a bug): status 70 (EX_SOFTWARE).
+    #[error("internal compiler error: {0}")]
+    Internal(String),
 }
 
 impl CliError {
@@ -24,6 +31,8 @@ impl CliError {
             CliError::Unreadable { .. } => 66,
             CliError::Invalid(_) => 65,
             CliError::CantWrite { .. } => 73,
+            CliError::Unavailable(_) => 69,
+            CliError::Internal(_) => 70,
         }
     }
 

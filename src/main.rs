@@ -1,5 +1,6 @@
 //! The `vsp` command: check, run, assemble and disassemble vsp bytecode.
 
+mod build;
 mod error;
 mod load;
 mod run;
@@ -38,6 +39,8 @@ enum Command {
         #[arg(long)]
         stats: bool,
     },
+    /// Build a native executable, object, C header or runtime archive (ahead of time).
+    Build(build::BuildArgs),
     /// Parse and verify a module.
     Check { file: PathBuf },
     /// Assemble `.sil` text into a `.silc` binary.
@@ -87,6 +90,7 @@ fn dispatch(cmd: Command) -> Result<i32, CliError> {
                 },
             )
         }
+        Command::Build(args) => build::build(&args),
         Command::Check { file } => {
             load::load(&file)?;
             Ok(0)

@@ -4,6 +4,8 @@
 //! Directives at the top of a program: `; args: ...`, `; stdin: ...` (escapes `\n \t \\ \xHH`),
 //! `; status: N`, `; trap: MESSAGE` (status 70). Engines are rows of `engines()`: each turns a
 //! program into a command to run, so the JIT and the AOT backend plug in as one more row.
+//! `aot` builds each program into a native executable; `aot-aarch64` cross-builds it and runs it
+//! under `qemu-aarch64` (only where qemu and the cross compiler are installed; always in CI).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -27,7 +29,7 @@ fn run_with(engine: &'static str) -> impl Fn(&Path, &[String], &Path) -> Result<
 }
 
 fn engines() -> Vec<Engine> {
-    vec![
+    let mut v = vec![
         Engine {
             name: "interp",
             command: |f, a, w| run_with("interp")(f, a, w),
@@ -57,7 +59,113 @@ fn engines() -> Vec<Engine> {
                 run_with("interp")(&silc, args, work)
             },
         },
-    ]
+    ];
+    if host_tools() {
+        // A native executable from `vsp build`, run directly.
+        v.push(Engine {
+            name: "aot",
+            command: |file, args, work| {
+                Ok(match aot_build(file, work, "aot", &[])? {
+                    Ok(exe) => {
+                        let mut c = Command::new(exe);
+                        c.args(args);
+                        c
+                    }
+                    Err(build) => build,
+                })
+            },
+        });
+    }
+    if aarch64_tools() {
+        v.push(Engine {
+            name: "aot-aarch64",
+            command: |file, args, work| {
+                let target = ["--target", "aarch64-unknown-linux-gnu"];
+                Ok(match aot_build(file, work, "aot-aarch64", &target)? {
+                    Ok(exe) => {
+                        let mut c = Command::new("qemu-aarch64");
+                        c.args(["-L", "/usr/aarch64-linux-gnu"]).arg(exe).args(args);
+                        c
+                    }
+                    Err(build) => build,
+                })
+            },
+        });
+    }
+    v
+}
+
+/// Whether `program` runs (is installed).
+fn installed(program: &str, arg: &str) -> bool {
+    Command::new(program)
+        .arg(arg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// Whether the aot row can run here: linking needs the system C compiler `cc` (required in CI).
+fn host_tools() -> bool {
+    let have = installed("cc", "--version");
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    assert!(
+        have || !ci,
+        "CI=true but `cc` is missing: the aot row must run in CI"
+    );
+    if !have {
+        eprintln!("conformance: skipping the aot row (no C compiler `cc` to link executables)");
+    }
+    have
+}
+
+/// Whether the aarch64 row can run here: it needs `qemu-aarch64` and `aarch64-linux-gnu-gcc`.
+/// In CI (`CI=true`) they must be installed.
+fn aarch64_tools() -> bool {
+    let have =
+        installed("qemu-aarch64", "--version") && installed("aarch64-linux-gnu-gcc", "--version");
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    assert!(
+        have || !ci,
+        "CI=true but qemu-aarch64 or aarch64-linux-gnu-gcc is missing: \
+         install qemu-user and gcc-aarch64-linux-gnu (the aot-aarch64 row must run in CI)"
+    );
+    if !have {
+        eprintln!(
+            "conformance: skipping the aot-aarch64 row (qemu-aarch64 or aarch64-linux-gnu-gcc is not installed)"
+        );
+    }
+    have
+}
+
+/// Builds `file` into an executable under `work/dir/` with `vsp build` (plus `extra` flags).
+/// `Ok(Ok(exe))` when it built; `Ok(Err(cmd))` when the build itself ended with a status the
+/// program may expect (a module that cannot run, status 65): running `cmd` repeats the build,
+/// whose status and stderr then stand for the run's.
+fn aot_build(
+    file: &Path,
+    work: &Path,
+    dir: &str,
+    extra: &[&str],
+) -> Result<Result<PathBuf, Command>, String> {
+    let dir = work.join(dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let exe = dir.join(file.file_stem().unwrap());
+    let build = || {
+        let mut c = Command::new(vsp());
+        c.arg("build").arg(file).arg("-o").arg(&exe).args(extra);
+        c
+    };
+    let out = build().output().map_err(|e| e.to_string())?;
+    match out.status.code() {
+        Some(0) => Ok(Ok(exe)),
+        Some(65) => Ok(Err(build())),
+        _ => Err(format!(
+            "vsp build failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )),
+    }
 }
 
 fn check_one(engine: &Engine, file: &Path, exp: &Expect, work: &Path) -> Result<(), String> {

@@ -12,9 +12,15 @@ fn every_invalid_module_is_rejected_at_its_line() {
     let mut failures = Vec::new();
     for file in &files {
         let src = std::fs::read_to_string(file).unwrap();
-        let header = src.lines().find_map(|l| l.trim().strip_prefix("; error:")).map(str::trim);
+        let header = src
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("; error:"))
+            .map(str::trim);
         let Some((line, frag)) = header.and_then(|h| h.split_once(':')) else {
-            failures.push(format!("{}: no `; error: LINE: TEXT` header", file.display()));
+            failures.push(format!(
+                "{}: no `; error: LINE: TEXT` header",
+                file.display()
+            ));
             continue;
         };
         let (line, frag) = (line.trim(), frag.trim());
@@ -23,7 +29,10 @@ fn every_invalid_module_is_rejected_at_its_line() {
         let first = stderr.lines().next().unwrap_or("");
         let want_prefix = format!("{}:{}:", file.display(), line);
         let status = out.status.code().unwrap_or(-1);
-        if status != 65 || !first.starts_with(&want_prefix) || !first.to_lowercase().contains(&frag.to_lowercase()) {
+        if status != 65
+            || !first.starts_with(&want_prefix)
+            || !first.to_lowercase().contains(&frag.to_lowercase())
+        {
             failures.push(format!(
                 "{}: status {status}, first line {first:?}; expected status 65, `{want_prefix}` and {frag:?}",
                 file.display()
@@ -33,5 +42,10 @@ fn every_invalid_module_is_rejected_at_its_line() {
             failures.push(format!("{}: vsp panicked", file.display()));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -21,17 +21,37 @@ fn without_locs(mut m: Module) -> Module {
 #[test]
 fn text_binary_text() {
     let mut checked = 0;
-    for file in common::programs().into_iter().chain(common::sil_files("../examples")) {
+    for file in common::programs()
+        .into_iter()
+        .chain(common::sil_files("../examples"))
+    {
         let src = std::fs::read_to_string(&file).unwrap();
         let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
         let Ok(m) = parse(&src, &stem) else { continue };
         let bytes = encode(&m);
-        assert_eq!(bytes, encode(&m), "{}: encoding is not deterministic", file.display());
+        assert_eq!(
+            bytes,
+            encode(&m),
+            "{}: encoding is not deterministic",
+            file.display()
+        );
         let back = decode(&bytes).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        assert_eq!(back, m, "{}: binary round trip changed the module", file.display());
+        assert_eq!(
+            back,
+            m,
+            "{}: binary round trip changed the module",
+            file.display()
+        );
         let text = print(&back);
-        let again = parse(&text, &stem).unwrap_or_else(|e| panic!("{}:\n{}", file.display(), e.render("printed", Some(&text))));
-        assert_eq!(without_locs(again), without_locs(m), "{}: text round trip changed the module", file.display());
+        let again = parse(&text, &stem).unwrap_or_else(|e| {
+            panic!("{}:\n{}", file.display(), e.render("printed", Some(&text)))
+        });
+        assert_eq!(
+            without_locs(again),
+            without_locs(m),
+            "{}: text round trip changed the module",
+            file.display()
+        );
         checked += 1;
     }
     assert!(checked >= 80, "only {checked} programs checked");

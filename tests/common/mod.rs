@@ -44,7 +44,9 @@ pub fn read_expect(file: &Path) -> Expect {
     let mut e = Expect::default();
     let mut status = None;
     for line in src.lines() {
-        let Some(rest) = line.trim().strip_prefix(';') else { continue };
+        let Some(rest) = line.trim().strip_prefix(';') else {
+            continue;
+        };
         let rest = rest.trim();
         if let Some(a) = rest.strip_prefix("args:") {
             e.args = a.split_whitespace().map(String::from).collect();
@@ -113,7 +115,11 @@ pub fn wait_with_timeout(mut child: Child, secs: u64) -> std::io::Result<Output>
     });
     loop {
         if let Some(status) = child.try_wait()? {
-            return Ok(Output { status, stdout: t_out.join().unwrap(), stderr: t_err.join().unwrap() });
+            return Ok(Output {
+                status,
+                stdout: t_out.join().unwrap(),
+                stderr: t_err.join().unwrap(),
+            });
         }
         if start.elapsed() > Duration::from_secs(secs) {
             let _ = child.kill();
