@@ -3,6 +3,7 @@
 mod build;
 mod error;
 mod load;
+mod repl;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -51,6 +52,8 @@ enum Command {
     },
     /// Print a `.silc` (or `.sil`) module as `.sil` text.
     Disasm { file: PathBuf },
+    /// Interactive session: define functions, call them, inspect them (`:help` inside).
+    Repl(repl::ReplArgs),
 }
 
 fn main() -> ExitCode {
@@ -91,6 +94,7 @@ fn dispatch(cmd: Command) -> Result<i32, CliError> {
             )
         }
         Command::Build(args) => build::build(&args),
+        Command::Repl(args) => repl::repl(&args),
         Command::Check { file } => {
             load::load(&file)?;
             Ok(0)
