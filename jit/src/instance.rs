@@ -805,7 +805,12 @@ fn native_call(
                     line: f.line,
                 })
                 .collect();
-            Err(Trap { code, backtrace })
+            let omitted_frames = vmctx.bt_total.saturating_sub(vmctx.bt_len as u64);
+            Err(Trap {
+                code,
+                backtrace,
+                omitted_frames,
+            })
         }
     }
 }

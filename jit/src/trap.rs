@@ -15,14 +15,21 @@ pub struct FrameInfo {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub struct Trap {
     pub code: TrapCode,
+    /// At most `BACKTRACE_LEN` frames, innermost first (deep recursion would otherwise print
+    /// a million lines); `omitted_frames` counts the outer ones left out.
     pub backtrace: Vec<FrameInfo>,
+    pub omitted_frames: u64,
 }
+
+/// Frames a backtrace keeps, on every engine (the native VM context's own limit).
+pub const BACKTRACE_LEN: usize = runtime::vmctx::BACKTRACE_LEN;
 
 impl Trap {
     pub fn new(code: TrapCode) -> Trap {
         Trap {
             code,
             backtrace: Vec::new(),
+            omitted_frames: 0,
         }
     }
 
@@ -39,6 +46,9 @@ impl Trap {
             } else {
                 s.push_str(&format!("  at {}\n", f.func));
             }
+        }
+        if self.omitted_frames > 0 {
+            s.push_str(&format!("  ... {} more frames\n", self.omitted_frames));
         }
         s
     }

@@ -498,6 +498,7 @@ impl Session {
             let one = Trap {
                 code: t.code,
                 backtrace: vec![frames[i].clone()],
+                omitted_frames: 0,
             };
             out.push_str(&one.render_backtrace());
             if run > 2 {

@@ -147,6 +147,7 @@ impl Vm {
                     Stop::HostTrap(t) => t,
                 };
                 trap.backtrace = self.backtrace(prog, at);
+                trap.omitted_frames = (self.frames.len() + 1 - trap.backtrace.len()) as u64;
                 self.frames.clear();
                 Err(trap)
             }
@@ -167,7 +168,12 @@ impl Vm {
             }
         };
         let mut bt = vec![frame(at.0, at.1)];
-        for f in self.frames.iter().rev() {
+        for f in self
+            .frames
+            .iter()
+            .rev()
+            .take(crate::trap::BACKTRACE_LEN - 1)
+        {
             let ops = prog.funcs[f.func as usize].ops.as_ptr();
             // SAFETY: `ret` points into (or one past) the ops of the frame's own function.
             let pc = unsafe { f.ret.offset_from(ops) } as u32;
