@@ -69,9 +69,11 @@ extern "C" fn jit_compile(ctx: *mut VmCtx, index: i64) -> *const u8 {
         (&mut *ctx, &mut *state.native, &*state.module)
     };
     let i = index as usize;
-    match code.ensure(module, i) {
-        Ok(()) => code.table[i],
-        Err(_) => {
+    // A panic must not unwind through JIT frames (it would abort): report it as a trap.
+    let compiled = std::panic::catch_unwind(AssertUnwindSafe(|| code.ensure(module, i)));
+    match compiled {
+        Ok(Ok(())) => code.table[i],
+        _ => {
             ctx.bt_len = 0;
             ctx.bt_total = 0;
             ctx.trap = runtime::TrapCode::Unreachable as u32;

@@ -6,6 +6,7 @@ use crate::host::HostState;
 use crate::interp::{self, Completion, HostFn, Program, Vm};
 use crate::io::{Io, OutputMode};
 use crate::native::{FuncStats, NativeCode};
+use crate::stack::NativeStack;
 use crate::trap::{FrameInfo, Trap, TrapCode};
 use bytecode::{Diagnostics, Module, Type};
 use runtime::VmCtx;
@@ -32,8 +33,8 @@ pub struct Config {
     /// 0, 1 or 2 (Cranelift's none, speed, speed_and_size).
     pub opt_level: u8,
     pub output: OutputMode,
-    /// Stack for native code: calls run on a thread with this much stack, so a deep recursion
-    /// (SPEC §4: 100,000 frames) fits and overflow is a trap, never a crash.
+    /// Stack for native code (reserved once per instance, committed as used), so a deep
+    /// recursion (SPEC §4: 100,000 frames) fits and overflow is a trap, never a crash.
     pub stack_size: usize,
     /// Compile every function when the module loads, instead of each one (with what it calls
     /// directly) the first time it is called.
@@ -255,6 +256,7 @@ enum Backend {
     Native {
         code: Box<NativeCode>,
         vmctx: Box<VmCtx>,
+        stack: NativeStack,
     },
 }
 
@@ -356,7 +358,13 @@ impl Instance {
                 {
                     return Err(LoadError::Memory(mem.min_pages));
                 }
-                let mut b = Backend::Native { code, vmctx };
+                let stack = NativeStack::new(inst.config.stack_size).ok_or_else(|| {
+                    LoadError::Internal(format!(
+                        "cannot map a {} byte native stack",
+                        inst.config.stack_size
+                    ))
+                })?;
+                let mut b = Backend::Native { code, vmctx, stack };
                 write_data(&mut b, &inst.module.data);
                 b
             }
@@ -443,13 +451,13 @@ impl Instance {
                     args,
                 )
             }
-            Backend::Native { code, vmctx } => native_call(
+            Backend::Native { code, vmctx, stack } => native_call(
                 code,
                 vmctx,
                 &mut self.state,
                 index,
                 args,
-                self.config.stack_size,
+                stack,
                 &self.module,
             ),
         };
@@ -593,7 +601,7 @@ impl Instance {
                     mem.grow((self.module.memory.min_pages - have) as i64);
                 }
             }
-            Backend::Native { code, vmctx } => {
+            Backend::Native { code, vmctx, .. } => {
                 code.recompile(&self.module, which)?;
                 vmctx.max_pages = self.module.memory.max_pages;
                 let have = vmctx.mem_size / bytecode::PAGE_SIZE;
@@ -710,20 +718,6 @@ fn write_data(b: &mut Backend, data: &[bytecode::DataSegment]) {
 /// The array trampoline's type: `(vmctx, args, ret)`.
 type ArrayFn = unsafe extern "C" fn(*mut VmCtx, *const u64, *mut u64);
 
-/// Raw pointers handed to the thread that runs native code.
-struct CallPtrs {
-    f: ArrayFn,
-    vmctx: *mut VmCtx,
-    args: *const u64,
-    ret: *mut u64,
-}
-// SAFETY: the pointers are used only by the spawned thread while the caller blocks on it; they
-// point into the instance (borrowed mutably for the whole call) and the caller's stack.
-unsafe impl Send for CallPtrs {}
-
-/// Room kept below the stack limit for runtime helpers and the trampoline.
-const STACK_MARGIN: usize = 256 << 10;
-
 /// Runs native function `index` on a thread with `stack_size` bytes of stack and turns the
 /// VM context's trap word into the result.
 fn native_call(
@@ -732,7 +726,7 @@ fn native_call(
     state: &mut HostState,
     index: usize,
     args: &[u64],
-    stack_size: usize,
+    stack: &mut NativeStack,
     module: &Module,
 ) -> Result<Completion, Trap> {
     // Lazy compilation: the function and what it reaches directly, on first call.
@@ -756,39 +750,21 @@ fn native_call(
     vmctx.num_funcs = code.table.len() as u64;
     vmctx.reset_trap();
     let mut ret = 0u64;
-    let ptrs = CallPtrs {
-        // SAFETY: `tramp` is the finalized array trampoline of function `index`, whose type is
-        // exactly `ArrayFn` (codegen::array_signature, platform C convention).
-        f: unsafe { std::mem::transmute::<*const u8, ArrayFn>(tramp) },
-        vmctx,
-        args: args.as_ptr(),
-        ret: &mut ret,
+    // SAFETY: `tramp` is the finalized array trampoline of function `index`, whose type is
+    // exactly `ArrayFn` (codegen::array_signature, platform C convention).
+    let f = unsafe { std::mem::transmute::<*const u8, ArrayFn>(tramp) };
+    let vm: *mut VmCtx = vmctx;
+    // SAFETY: the closure does not unwind (see `NativeStack::run`). Inside it, `vm` is the
+    // instance's context, exclusively ours during the call, and the trampoline reads one slot
+    // per parameter from `args` (the caller checked the count), writes at most one slot to
+    // `ret`, and touches only memory the context describes: verified bytecode cannot make it
+    // do otherwise.
+    unsafe {
+        stack.run(|limit| {
+            (*vm).stack_limit = limit;
+            f(vm, args.as_ptr(), &mut ret);
+        })
     };
-    let spawned = std::thread::scope(|s| {
-        let handle = std::thread::Builder::new()
-            .name("vsp-jit".into())
-            .stack_size(stack_size)
-            .spawn_scoped(s, move || {
-                let p = ptrs;
-                let marker = 0u8;
-                let sp = &marker as *const u8 as usize;
-                // SAFETY: `p.vmctx` is the instance's context, exclusively ours during the call;
-                // the limit leaves STACK_MARGIN of this thread's stack for helpers.
-                unsafe {
-                    (*p.vmctx).stack_limit =
-                        sp.saturating_sub(stack_size.saturating_sub(STACK_MARGIN))
-                };
-                // SAFETY: the trampoline reads one slot per parameter from `args` (the caller
-                // checked the count), writes at most one slot to `ret`, and touches only memory the
-                // context describes; verified bytecode cannot make it do otherwise.
-                unsafe { (p.f)(p.vmctx, p.args, p.ret) };
-            });
-        handle.map(|h| h.join().is_ok())
-    });
-    if !matches!(spawned, Ok(true)) {
-        // The thread could not be created (or died): report it as running out of stack.
-        return Err(Trap::new(TrapCode::StackOverflow));
-    }
     match vmctx.trap {
         0 => Ok(Completion::Return(ret)),
         TRAP_EXIT => Ok(Completion::Exit(vmctx.exit_status)),

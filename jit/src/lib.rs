@@ -5,6 +5,7 @@ mod instance;
 pub mod interp;
 mod io;
 mod native;
+mod stack;
 mod trap;
 
 pub use instance::{
