@@ -100,8 +100,8 @@ impl Const {
             (Const::Int(v), Type::I64) => Some(v as u64),
             (Const::Int(v), Type::F64) => {
                 let f = v as f64;
-                // Exact iff the conversion round-trips (and is not the 2^63 edge).
-                (f != 9.223372036854775808e18 && f as i64 == v).then_some(f.to_bits())
+                // Exact iff the conversion round-trips (and is not 2^63, which `as i64` saturates).
+                (f != i64::MAX as f64 && f as i64 == v).then_some(f.to_bits())
             }
             (Const::Float(f), Type::F64) => Some(f.to_bits()),
             (Const::Sil(b), Type::Sil) => Some(b as u64),

@@ -4,6 +4,10 @@
 //! how calls reach other functions (`CallMode`), how `extern func`s are reached (`ExternMode`),
 //! and how the names it declares are spelled.
 
+// `ModuleResult` is Cranelift's own (a large error type); boxing it at every call would only
+// add noise to the translator.
+#![allow(clippy::result_large_err)]
+
 mod abi;
 mod imports;
 mod translate;
@@ -49,10 +53,17 @@ pub struct Config {
 /// Errors of code generation: Cranelift's own (which, for verified bytecode, mean a bug).
 #[derive(Debug, thiserror::Error)]
 pub enum CodegenError {
+    /// Boxed: Cranelift's error is large, and this one travels through every `Result`.
     #[error("cranelift module error: {0}")]
-    Module(#[from] ModuleError),
+    Module(Box<ModuleError>),
     #[error("cranelift rejected function `{func}`: {message}")]
     Cranelift { func: String, message: String },
+}
+
+impl From<ModuleError> for CodegenError {
+    fn from(e: ModuleError) -> CodegenError {
+        CodegenError::Module(Box::new(e))
+    }
 }
 
 /// Module-wide state across functions: declared ids, signatures, imports.

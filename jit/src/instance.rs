@@ -247,6 +247,8 @@ pub struct Stats {
     pub calls: u64,
 }
 
+// One per instance, never moved around in bulk: the size difference does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Backend {
     Interp {
         prog: Program,

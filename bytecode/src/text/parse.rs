@@ -783,9 +783,8 @@ impl Scope<'_> {
             ));
         }
         let base = self.operand(c)?;
-        let offset = if c.eat_punct('+') {
-            c.int("the address offset")?
-        } else if c.at_punct('-') {
+        // `+ K`, or `- K` whose sign `int` reads itself.
+        let offset = if c.eat_punct('+') || c.at_punct('-') {
             c.int("the address offset")?
         } else {
             0

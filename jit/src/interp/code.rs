@@ -759,19 +759,6 @@ impl Op {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn op_stays_small() {
-        // Dispatch copies an op per instruction: keep it within 16 bytes.
-        assert!(
-            std::mem::size_of::<super::Op>() <= 16,
-            "Op is {} bytes",
-            std::mem::size_of::<super::Op>()
-        );
-    }
-}
-
 impl Op {
     /// The jump target field, if this op has one (switches keep absolute tables).
     pub(crate) fn jump_target_mut(&mut self) -> Option<&mut u32> {
@@ -792,5 +779,18 @@ impl Op {
             | BleF { t, .. } => Some(t),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn op_stays_small() {
+        // Dispatch copies an op per instruction: keep it within 16 bytes.
+        assert!(
+            std::mem::size_of::<super::Op>() <= 16,
+            "Op is {} bytes",
+            std::mem::size_of::<super::Op>()
+        );
     }
 }
