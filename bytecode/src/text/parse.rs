@@ -151,6 +151,16 @@ impl<'a> Cur<'a> {
         }
     }
 
+    /// An optional `-> TYPE` (function, extern and `calli` signatures).
+    fn ret_type(&mut self) -> PResult<Option<Type>> {
+        if self.peek() == Some(&Tok::Arrow) {
+            self.next();
+            Ok(Some(self.ty()?))
+        } else {
+            Ok(None)
+        }
+    }
+
     fn ty(&mut self) -> PResult<Type> {
         let (name, loc) = self.ident("a type")?;
         Type::from_name(&name).ok_or_else(|| {
@@ -435,12 +445,7 @@ impl Parser {
                 c.expect_punct(',')?;
             }
         }
-        let ret = if c.peek() == Some(&Tok::Arrow) {
-            c.next();
-            Some(c.ty()?)
-        } else {
-            None
-        };
+        let ret = c.ret_type()?;
         if !c.eat_punct('{') {
             return c.err(format!(
                 "expected `{{` at the end of the header of `{name}`, found {}",
@@ -560,12 +565,7 @@ impl Parser {
                         c.expect_punct(',')?;
                     }
                 }
-                let ret = if c.peek() == Some(&Tok::Arrow) {
-                    c.next();
-                    Some(c.ty()?)
-                } else {
-                    None
-                };
+                let ret = c.ret_type()?;
                 let ext = Extern {
                     name: name.clone(),
                     params,
@@ -983,12 +983,7 @@ fn inst(c: &mut Cur, s: &Scope) -> PResult<Inst> {
                     comma(c)?;
                 }
             }
-            let ret = if c.peek() == Some(&Tok::Arrow) {
-                c.next();
-                Some(c.ty()?)
-            } else {
-                None
-            };
+            let ret = c.ret_type()?;
             Inst::CallI {
                 d,
                 handle,

@@ -739,23 +739,8 @@ impl Op {
 
     /// The op index this op may jump to, if any (switches are checked through their table).
     pub(crate) fn jump_target(&self) -> Option<u32> {
-        use Op::*;
-        match *self {
-            Jmp { t }
-            | Jz { t, .. }
-            | Jnz { t, .. }
-            | BeqI { t, .. }
-            | BneI { t, .. }
-            | BltI { t, .. }
-            | BleI { t, .. }
-            | BltU { t, .. }
-            | BleU { t, .. }
-            | BeqF { t, .. }
-            | BneF { t, .. }
-            | BltF { t, .. }
-            | BleF { t, .. } => Some(t),
-            _ => None,
-        }
+        let mut op = *self;
+        op.jump_target_mut().map(|t| *t)
     }
 }
 

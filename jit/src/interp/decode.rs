@@ -221,25 +221,11 @@ impl<'a> FuncDecoder<'a> {
             starts.get(pos).copied().unwrap_or(0)
         };
         for op in &mut self.ops {
-            match op {
-                Op::Jmp { t }
-                | Op::Jz { t, .. }
-                | Op::Jnz { t, .. }
-                | Op::BeqI { t, .. }
-                | Op::BneI { t, .. }
-                | Op::BltI { t, .. }
-                | Op::BleI { t, .. }
-                | Op::BltU { t, .. }
-                | Op::BleU { t, .. }
-                | Op::BeqF { t, .. }
-                | Op::BneF { t, .. }
-                | Op::BltF { t, .. }
-                | Op::BleF { t, .. } => *t = target(*t),
-                Op::Switch { table, .. } => {
-                    let tab = &mut self.p.switch_tables[*table as usize];
-                    tab.iter_mut().for_each(|t| *t = target(*t));
-                }
-                _ => {}
+            if let Some(t) = op.jump_target_mut() {
+                *t = target(*t);
+            } else if let Op::Switch { table, .. } = op {
+                let tab = &mut self.p.switch_tables[*table as usize];
+                tab.iter_mut().for_each(|t| *t = target(*t));
             }
         }
         Code {
