@@ -39,6 +39,15 @@ enum Command {
         /// Print compile and run statistics to stderr.
         #[arg(long)]
         stats: bool,
+        /// Tiered engine: interpreted calls before a function is compiled.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        tier_calls: Option<u32>,
+        /// Tiered engine: arrivals at a loop header before it is entered in native code.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        tier_loops: Option<u32>,
+        /// Tiered engine: compile at the threshold, on the interpreter's thread (reproducible).
+        #[arg(long)]
+        tier_sync: bool,
     },
     /// Build a native executable, object, C header or runtime archive (ahead of time).
     Build(build::BuildArgs),
@@ -81,8 +90,18 @@ fn dispatch(cmd: Command) -> Result<i32, CliError> {
             engine,
             opt,
             stats,
+            tier_calls,
+            tier_loops,
+            tier_sync,
         } => {
             let loaded = load::load(&file)?;
+            let defaults = jit::TierConfig::default();
+            let tier = jit::TierConfig {
+                call_threshold: tier_calls.unwrap_or(defaults.call_threshold),
+                loop_threshold: tier_loops.unwrap_or(defaults.loop_threshold),
+                synchronous: tier_sync,
+                ..defaults
+            };
             run::run(
                 &loaded,
                 &args,
@@ -90,6 +109,7 @@ fn dispatch(cmd: Command) -> Result<i32, CliError> {
                     engine,
                     opt_level: opt,
                     stats,
+                    tier,
                 },
             )
         }

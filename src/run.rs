@@ -4,7 +4,7 @@
 use crate::error::CliError;
 use crate::load::Loaded;
 use bytecode::{Const, Type};
-use jit::{Completion, Config, Instance, Linker, LoadError, Trap};
+use jit::{CallError, Completion, Config, Instance, Linker, LoadError, Stats, TierConfig, Trap};
 use std::time::Instant;
 
 /// Which engine runs the program.
@@ -19,6 +19,7 @@ pub(crate) struct RunOptions {
     pub engine: EngineKind,
     pub opt_level: u8,
     pub stats: bool,
+    pub tier: TierConfig,
 }
 
 /// Reads `main`'s arguments as literals of the text format, typed by its parameters.
@@ -74,14 +75,12 @@ pub(crate) fn run(loaded: &Loaded, args: &[String], opts: &RunOptions) -> Result
     let engine = match opts.engine {
         EngineKind::Interp => jit::EngineKind::Interp,
         EngineKind::Jit => jit::EngineKind::Jit,
-        EngineKind::Tiered => {
-            return Err(CliError::Usage(
-                "the `tiered` engine is not available yet; use `--engine jit` or `--engine interp`"
-                    .into(),
-            ));
-        }
+        EngineKind::Tiered => jit::EngineKind::Tiered,
     };
-    let config = Config::new().engine(engine).opt_level(opts.opt_level);
+    let config = Config::new()
+        .engine(engine)
+        .opt_level(opts.opt_level)
+        .tier(opts.tier);
     let mut inst = Instance::new(config, m.clone(), Linker::new()).map_err(|e| match e {
         LoadError::Invalid(d) => {
             CliError::Invalid(d.render(&loaded.display_name, loaded.source.as_deref()))
@@ -92,16 +91,7 @@ pub(crate) fn run(loaded: &Loaded, args: &[String], opts: &RunOptions) -> Result
     let result = inst.call_index(main, &slots);
     let run_time = t.elapsed();
     if opts.stats {
-        let s = inst.stats();
-        eprintln!(
-            "[stats] engine: {}; functions compiled: {}; compile: {:.3} ms; code: {} bytes; load: {:.3} ms; run: {:.3} ms",
-            s.engine,
-            s.functions.iter().filter(|f| f.compiles > 0).count(),
-            s.compile_time.as_secs_f64() * 1e3,
-            s.code_size,
-            s.load_time.as_secs_f64() * 1e3,
-            run_time.as_secs_f64() * 1e3
-        );
+        print_stats(&inst.stats(), run_time);
     }
     Ok(match result {
         Ok(Completion::Return(v)) => match m.func(bytecode::FuncId(main as u32)).ret {
@@ -109,11 +99,74 @@ pub(crate) fn run(loaded: &Loaded, args: &[String], opts: &RunOptions) -> Result
             None => 0,
         },
         Ok(Completion::Exit(status)) => status,
-        Err(trap) => {
+        Err(CallError::Trap(trap)) => {
             report_trap(&trap);
             70
         }
+        Err(CallError::Compile(why)) => return Err(CliError::Internal(why)),
+        Err(other) => return Err(CliError::Internal(other.to_string())),
     })
+}
+
+/// `--stats`: one summary line, then what the tiered engine did.
+fn print_stats(s: &Stats, run_time: std::time::Duration) {
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+    eprintln!(
+        "[stats] engine: {}; functions compiled: {}; compile: {:.3} ms; code: {} bytes; load: {:.3} ms; run: {:.3} ms",
+        s.engine,
+        s.functions.iter().filter(|f| f.compiles > 0).count(),
+        ms(s.compile_time),
+        s.code_size,
+        ms(s.load_time),
+        ms(run_time)
+    );
+    let Some(t) = &s.tier else {
+        return;
+    };
+    let names = |v: &mut dyn Iterator<Item = String>| {
+        let v: Vec<String> = v.collect();
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    eprintln!(
+        "[stats] tier-ups: {} ({})",
+        t.tiered_up.len(),
+        names(
+            &mut t
+                .tiered_up
+                .iter()
+                .map(|(f, d)| format!("{f} {:.3} ms", ms(*d)))
+        )
+    );
+    eprintln!(
+        "[stats] OSR entries: {} ({})",
+        t.osr_entries.len(),
+        names(
+            &mut t
+                .osr_entries
+                .iter()
+                .map(|(f, line)| format!("{f} loop at line {line}"))
+        )
+    );
+    eprintln!(
+        "[stats] compiled when first called from native code: {} ({})",
+        t.compiled_on_call.len(),
+        names(&mut t.compiled_on_call.iter().cloned())
+    );
+    eprintln!(
+        "[stats] fallbacks: {} ({})",
+        t.fallbacks.len(),
+        names(&mut t.fallbacks.iter().map(|(f, why)| format!("{f}: {why}")))
+    );
+    eprintln!(
+        "[stats] background compile: {:.3} ms; first native code after: {}",
+        ms(t.background_compile_time),
+        t.time_to_first_native
+            .map_or("never".to_string(), |d| format!("{:.3} ms", ms(d)))
+    );
 }
 
 /// `error: trap: MESSAGE` then the backtrace, on stderr.

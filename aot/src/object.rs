@@ -129,6 +129,7 @@ pub fn compile(
         calls: CallMode::Direct,
         externs: ExternMode::Direct,
         interrupts: false,
+        lazy_direct_calls: false,
     };
     let mut env = ModuleEnv::declare(
         &mut m,

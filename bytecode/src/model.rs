@@ -69,6 +69,23 @@ pub struct LabelId(pub u32);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FuncId(pub u32);
 
+impl FuncId {
+    /// The value `fref` gives this function: its index plus one, so 0 is never a handle.
+    /// Every engine uses this numbering (programs may not depend on it; engines must agree,
+    /// since a handle may be stored in memory by one tier and called by another).
+    pub const fn handle(self) -> i64 {
+        self.0 as i64 + 1
+    }
+
+    /// The function index a handle names, if it could name one (the caller range-checks it).
+    pub fn from_handle(h: i64) -> Option<usize> {
+        usize::try_from(h.checked_sub(1)?).ok()
+    }
+
+    /// What codegen adds to a handle to get the index (`FuncId::handle` inverted).
+    pub const HANDLE_TO_INDEX: i64 = -1;
+}
+
 /// Index into `Module::externs`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ExternId(pub u32);
@@ -656,6 +673,74 @@ impl Function {
             .iter()
             .position(|r| r.name == name)
             .map(|i| RegId(i as u32))
+    }
+
+    /// Whether a branch at instruction `at` to `label` goes backward (to `at` or earlier):
+    /// such a branch closes a loop, whose header is the label.
+    pub fn is_back_edge(&self, at: usize, label: LabelId) -> bool {
+        self.labels
+            .get(label.0 as usize)
+            .is_some_and(|l| l.pos as usize <= at)
+    }
+
+    /// The instruction index of every loop header (a label some backward branch targets),
+    /// ascending and without repeats. Engines poll, count and enter loops here.
+    pub fn loop_headers(&self) -> Vec<u32> {
+        let mut v: Vec<u32> = self
+            .body
+            .iter()
+            .enumerate()
+            .flat_map(|(i, inst)| {
+                inst.inst
+                    .branch_targets()
+                    .into_iter()
+                    .filter(move |&t| self.is_back_edge(i, t))
+            })
+            .map(|t| self.labels[t.0 as usize].pos)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// The module functions this one can reach without `calli`: direct calls, tail calls and
+    /// `fref` handles (each once, in first-use order).
+    pub fn func_edges(&self) -> Vec<FuncId> {
+        let mut v: Vec<FuncId> = Vec::new();
+        for inst in &self.body {
+            let f = match &inst.inst {
+                Inst::Call {
+                    callee: Callee::Func(c),
+                    ..
+                }
+                | Inst::Tail {
+                    callee: Callee::Func(c),
+                    ..
+                } => *c,
+                Inst::Fref { func, .. } => *func,
+                _ => continue,
+            };
+            if !v.contains(&f) {
+                v.push(f);
+            }
+        }
+        v
+    }
+
+    /// The module functions this one calls directly (`call` or `tail`; not `fref`): the ones
+    /// whose signature it depends on.
+    pub fn direct_callees(&self) -> impl Iterator<Item = FuncId> + '_ {
+        self.body.iter().filter_map(|inst| match &inst.inst {
+            Inst::Call {
+                callee: Callee::Func(c),
+                ..
+            }
+            | Inst::Tail {
+                callee: Callee::Func(c),
+                ..
+            } => Some(*c),
+            _ => None,
+        })
     }
 
     pub fn find_label(&self, name: &str) -> Option<LabelId> {

@@ -36,6 +36,16 @@ pub fn body_signature(m: &dyn Module, params: &[Type], ret: Option<Type>) -> Sig
     sig
 }
 
+/// The signature of an on-stack-replacement entry: `(vmctx, slots: *const u64) -> ret`, tail
+/// convention (its body may `tail` like the function it enters).
+pub fn osr_signature(m: &dyn Module, ret: Option<Type>) -> Signature {
+    let ptr = m.target_config().pointer_type();
+    let mut sig = Signature::new(CallConv::Tail);
+    sig.params.extend([AbiParam::new(ptr), AbiParam::new(ptr)]);
+    sig.returns.extend(ret.map(|t| AbiParam::new(clif_type(t))));
+    sig
+}
+
 /// The signature of an array trampoline: `extern "C" fn(vmctx, args: *const u64, ret: *mut u64)`,
 /// one shape for every function, so a host can call any of them without generated Rust glue.
 pub fn array_signature(m: &dyn Module) -> Signature {

@@ -12,7 +12,9 @@ mod abi;
 mod imports;
 mod translate;
 
-pub use abi::{SigInterner, array_signature, body_signature, c_signature, clif_type};
+pub use abi::{
+    SigInterner, array_signature, body_signature, c_signature, clif_type, osr_signature,
+};
 pub use imports::{Imports, helper_names};
 
 use bytecode::{Module as BcModule, Type};
@@ -48,6 +50,9 @@ pub struct Config {
     pub externs: ExternMode,
     /// Poll `VmCtx::interrupt` at function entry and on loop back-edges.
     pub interrupts: bool,
+    /// With `CallMode::Table`: direct callees may have no code yet (the tiered engine compiles
+    /// one function at a time), so a direct call checks its table entry as `calli` does.
+    pub lazy_direct_calls: bool,
 }
 
 /// Errors of code generation: Cranelift's own (which, for verified bytecode, mean a bug).
@@ -128,10 +133,49 @@ pub fn translate_function(
     ctx: &mut Context,
     fctx: &mut FunctionBuilderContext,
 ) -> Result<(), CodegenError> {
+    translate(m, bc, env, index, None, ctx, fctx)
+}
+
+/// Translates an on-stack-replacement entry of function `index` into `ctx.func`: the same body,
+/// entered at the loop header that starts at instruction `header` instead of at the top, with
+/// every register loaded from the interpreter's frame (`osr_signature`: `(vmctx, slots) ->
+/// ret`, slot *i* holding register *i*). The rest of the function runs natively to its end.
+pub fn translate_osr_entry(
+    m: &mut dyn Module,
+    bc: &BcModule,
+    env: &mut ModuleEnv,
+    index: usize,
+    header: u32,
+    ctx: &mut Context,
+    fctx: &mut FunctionBuilderContext,
+) -> Result<(), CodegenError> {
+    translate(m, bc, env, index, Some(header), ctx, fctx)
+}
+
+fn translate(
+    m: &mut dyn Module,
+    bc: &BcModule,
+    env: &mut ModuleEnv,
+    index: usize,
+    osr_header: Option<u32>,
+    ctx: &mut Context,
+    fctx: &mut FunctionBuilderContext,
+) -> Result<(), CodegenError> {
     let f = &bc.funcs[index];
+    if let Some(h) = osr_header
+        && !f.labels.iter().any(|l| l.pos == h)
+    {
+        return Err(CodegenError::Cranelift {
+            func: f.name.clone(),
+            message: format!("no label at instruction {h} to enter"),
+        });
+    }
     m.clear_context(ctx);
-    ctx.func.signature = body_signature(m, &f.param_types(), f.ret);
-    ctx.func.name = UserFuncName::user(0, index as u32);
+    ctx.func.signature = match osr_header {
+        None => body_signature(m, &f.param_types(), f.ret),
+        Some(_) => osr_signature(m, f.ret),
+    };
+    ctx.func.name = UserFuncName::user(u32::from(osr_header.is_some()), index as u32);
     let mut imports = std::mem::take(&mut env.imports);
     let cfg = env.cfg;
     let frontend = m.target_config();
@@ -146,6 +190,7 @@ pub fn translate_function(
             env,
             imports: &mut imports,
             cfg,
+            osr_header,
             vars: Vec::new(),
             vmctx: cranelift_codegen::ir::Value::from_u32(0),
             label_blocks: HashMap::new(),
@@ -193,11 +238,47 @@ pub fn build_array_trampoline(
     fctx: &mut FunctionBuilderContext,
 ) -> Result<(), CodegenError> {
     let f = &bc.funcs[index];
+    let name = format!("{} (trampoline)", f.name);
     let params = f.param_types();
+    build_trampoline(
+        m,
+        env.body_ids[index],
+        Some(&params),
+        f.ret,
+        &name,
+        ctx,
+        fctx,
+    )
+}
+
+/// Builds the array trampoline of an OSR entry (`osr_entry`, declared with `osr_signature`):
+/// the same C shape as `build_array_trampoline`, but `args` is passed through as the frame.
+pub fn build_osr_trampoline(
+    m: &mut dyn Module,
+    bc: &BcModule,
+    index: usize,
+    osr_entry: FuncId,
+    ctx: &mut Context,
+    fctx: &mut FunctionBuilderContext,
+) -> Result<(), CodegenError> {
+    let f = &bc.funcs[index];
+    let name = format!("{} (OSR trampoline)", f.name);
+    build_trampoline(m, osr_entry, None, f.ret, &name, ctx, fctx)
+}
+
+/// `params: Some(types)` loads one argument per slot; `None` passes the array pointer itself.
+fn build_trampoline(
+    m: &mut dyn Module,
+    callee_id: FuncId,
+    params: Option<&[Type]>,
+    ret: Option<Type>,
+    name: &str,
+    ctx: &mut Context,
+    fctx: &mut FunctionBuilderContext,
+) -> Result<(), CodegenError> {
     m.clear_context(ctx);
     ctx.func.signature = array_signature(m);
-    let body_sig = body_signature(m, &params, f.ret);
-    let callee = m.declare_func_in_func(env.body_ids[index], &mut ctx.func);
+    let callee = m.declare_func_in_func(callee_id, &mut ctx.func);
     let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
     let entry = b.create_block();
     b.append_block_params_for_function_params(entry);
@@ -209,12 +290,16 @@ pub fn build_array_trampoline(
     );
     let flags = MemFlagsData::trusted();
     let mut args = vec![vmctx];
-    for (i, &t) in params.iter().enumerate() {
-        args.push(b.ins().load(clif_type(t), flags, argp, (i * 8) as i32));
+    match params {
+        Some(params) => {
+            for (i, &t) in params.iter().enumerate() {
+                args.push(b.ins().load(clif_type(t), flags, argp, (i * 8) as i32));
+            }
+        }
+        None => args.push(argp),
     }
-    let _ = body_sig;
     let call = b.ins().call(callee, &args);
-    if let (Some(t), Some(&v)) = (f.ret, b.inst_results(call).first()) {
+    if let (Some(t), Some(&v)) = (ret, b.inst_results(call).first()) {
         let v = if t == Type::Sil {
             b.ins().uextend(types::I64, v)
         } else {
@@ -225,5 +310,5 @@ pub fn build_array_trampoline(
     b.ins().return_(&[]);
     b.seal_all_blocks();
     b.finalize(m.target_config());
-    verify_in_debug(m, ctx, &format!("{} (trampoline)", f.name))
+    verify_in_debug(m, ctx, name)
 }

@@ -47,6 +47,8 @@ pub(crate) struct FunctionTranslator<'a, 'b> {
     pub env: &'a mut ModuleEnv,
     pub imports: &'a mut Imports,
     pub cfg: Config,
+    /// For an on-stack-replacement entry: the instruction index of the loop header entered.
+    pub osr_header: Option<u32>,
     pub vars: Vec<Variable>,
     pub vmctx: Value,
     /// Block of each instruction index that a label names.
@@ -72,9 +74,16 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         for (i, reg) in self.f.regs.iter().enumerate() {
             let ty = clif_type(reg.ty);
             let var = self.b.declare_var(ty);
-            let init = match params.get(i) {
-                Some(&p) if i < self.f.num_params as usize => p,
-                _ => self.zero(ty),
+            let init = match (self.osr_header, params.get(i)) {
+                // OSR: every register, parameters or not, comes from its interpreter slot
+                // (a variable left undefined would silently read as zero).
+                (Some(_), _) => {
+                    let slots = params[0];
+                    let off = (i * 8) as i32;
+                    self.b.ins().load(ty, vm_flags(), slots, off)
+                }
+                (None, Some(&p)) if i < self.f.num_params as usize => p,
+                (None, _) => self.zero(ty),
             };
             self.b.def_var(var, init);
             self.vars.push(var);
@@ -109,6 +118,12 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         self.poll_interrupt()?;
 
         let mut open = true;
+        if let Some(header) = self.osr_header {
+            // Straight to the loop header; the function's own start becomes unreachable.
+            let blk = self.label_blocks[&header];
+            self.b.ins().jump(blk, &[]);
+            open = false;
+        }
         for (i, inst) in self.f.body.iter().enumerate() {
             self.line = inst.loc.line;
             if let Some(&blk) = self.label_blocks.get(&(i as u32)) {
@@ -322,7 +337,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
     }
 
     fn is_back_edge(&self, at: u32, label: bytecode::LabelId) -> bool {
-        self.f.labels[label.0 as usize].pos <= at
+        self.f.is_back_edge(at as usize, label)
     }
 
     fn vm_load(&mut self, ty: types::Type, off: i32) -> Value {
@@ -434,8 +449,9 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
 
     /// With a lazily compiling host (`CallMode::Table`), an indirect call may reach a function
     /// that has not been compiled yet: its table entry is null, and the host's
-    /// `vsp_jit_compile(vmctx, index)` compiles it and returns the entry. Direct calls never
-    /// need this: the host compiles a function's direct callees with it.
+    /// `vsp_jit_compile(vmctx, index)` compiles it and returns the entry. Direct calls need
+    /// this only with `lazy_direct_calls`; otherwise the host compiles a function's direct
+    /// callees with it.
     fn compile_if_missing(&mut self, ptr: Value, idx: Value) -> ModuleResult<Value> {
         if self.cfg.calls != CallMode::Table {
             return Ok(ptr);
@@ -481,7 +497,10 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
                 match self.cfg.calls {
                     CallMode::Table => {
                         let idx = self.iconst(fid.0 as i64);
-                        let ptr = self.table_entry(idx);
+                        let mut ptr = self.table_entry(idx);
+                        if self.cfg.lazy_direct_calls {
+                            ptr = self.compile_if_missing(ptr, idx)?;
+                        }
                         if tail {
                             self.b.ins().return_call_indirect(sig, ptr, &argv);
                             return Ok(false);
@@ -723,7 +742,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             Inst::Call { d, callee, args } => return self.direct_call(*callee, args, *d, false),
             Inst::Tail { callee, args } => return self.direct_call(*callee, args, None, true),
             Inst::Fref { d, func } => {
-                let h = self.iconst(func.0 as i64 + 1);
+                let h = self.iconst(func.handle());
                 self.set(*d, h);
             }
             Inst::CallI {
@@ -734,7 +753,10 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
                 ret,
             } => {
                 let h = self.operand(handle, Type::I64);
-                let idx = self.b.ins().iadd_imm_s(h, -1);
+                let idx = self
+                    .b
+                    .ins()
+                    .iadd_imm_s(h, bytecode::FuncId::HANDLE_TO_INDEX);
                 let n = self.vm_load(I64, offsets::NUM_FUNCS);
                 let bad = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, idx, n);
                 self.trap_if(bad, TrapCode::InvalidFunctionHandle)?;

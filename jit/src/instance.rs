@@ -2,18 +2,19 @@
 //! traps back as values, provide host functions, capture output, touch memory, redefine
 //! functions in a live module, and read statistics — on the interpreter or the JIT alike.
 
-use crate::host::HostState;
-use crate::interp::{self, Completion, HostFn, Program, Vm};
+use crate::interp::{self, ArrayFn, Completion, DecodeOptions, HostFn, Program, Vm};
 use crate::io::{Io, OutputMode};
-use crate::native::{FuncStats, NativeCode};
-use crate::stack::NativeStack;
+use crate::native::{
+    FuncStats, HostState, NativeCode, NativeStack, SharedCode, TRAP_COMPILE_ERROR,
+};
+use crate::tier::{TierConfig, TierStats, Tiering};
 use crate::trap::{FrameInfo, Trap, TrapCode};
 use bytecode::{Diagnostics, Module, Type};
 use runtime::VmCtx;
 use runtime::vmctx::TRAP_EXIT;
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Which engine runs the code.
@@ -24,6 +25,19 @@ pub enum EngineKind {
     /// Cranelift-compiled native code.
     #[default]
     Jit,
+    /// Starts in the interpreter; hot functions and hot loops move to native code, loops
+    /// mid-flight (on-stack replacement). Thresholds: `Config::tier`.
+    Tiered,
+}
+
+impl EngineKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Interp => "interp",
+            EngineKind::Jit => "jit",
+            EngineKind::Tiered => "tiered",
+        }
+    }
 }
 
 /// Engine configuration, built fluently: `Config::new().engine(EngineKind::Jit).opt_level(2)`.
@@ -42,6 +56,8 @@ pub struct Config {
     /// Let `InterruptHandle::interrupt` stop running code (polled at function entry and on
     /// loop back-edges). Off by default: then no poll is compiled and nothing is slower.
     pub interruptible: bool,
+    /// When the tiered engine moves code to native.
+    pub tier: TierConfig,
 }
 
 impl Default for Config {
@@ -53,6 +69,7 @@ impl Default for Config {
             stack_size: 512 << 20,
             eager: false,
             interruptible: false,
+            tier: TierConfig::default(),
         }
     }
 }
@@ -86,6 +103,23 @@ impl Config {
     /// Compile everything at load time (default: lazily, on first call).
     pub fn eager(mut self, eager: bool) -> Config {
         self.eager = eager;
+        self
+    }
+    /// Tiered engine: interpreted calls before a function is compiled, and arrivals at a loop
+    /// header before it gets an on-stack-replacement entry (each at least 1).
+    pub fn tier_thresholds(mut self, calls: u32, loops: u32) -> Config {
+        self.tier.call_threshold = calls.max(1);
+        self.tier.loop_threshold = loops.max(1);
+        self
+    }
+    /// Tiered engine: compile at the threshold on the calling thread (reproducible runs).
+    pub fn tier_synchronous(mut self, on: bool) -> Config {
+        self.tier.synchronous = on;
+        self
+    }
+    /// Tiered engine: every setting at once.
+    pub fn tier(mut self, tier: TierConfig) -> Config {
+        self.tier = tier;
         self
     }
 }
@@ -211,6 +245,9 @@ pub enum CallError {
     /// The program ran `exit`.
     #[error("the program exited with status {0}")]
     Exit(i32),
+    /// vsp could not compile a function the program needed (a bug in vsp, not the program's).
+    #[error("internal compiler error: {0}")]
+    Compile(String),
     #[error("no function named `{0}`")]
     NoSuchFunction(String),
     #[error("`{func}` takes {expected} arguments, {given} given")]
@@ -238,6 +275,8 @@ impl From<Trap> for CallError {
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
     pub engine: &'static str,
+    /// What the tiered engine did (tiered only).
+    pub tier: Option<TierStats>,
     /// Per function (JIT only): compile time and code size.
     pub functions: Vec<FuncStats>,
     pub compile_time: Duration,
@@ -253,11 +292,15 @@ enum Backend {
     Interp {
         prog: Program,
         vm: Vm,
-        mem: interp::Memory,
     },
     Native {
-        code: Box<NativeCode>,
-        vmctx: Box<VmCtx>,
+        code: SharedCode,
+        stack: NativeStack,
+    },
+    Tiered {
+        prog: Program,
+        vm: Vm,
+        tier: Tiering,
         stack: NativeStack,
     },
 }
@@ -265,9 +308,12 @@ enum Backend {
 /// A loaded module, ready to call.
 pub struct Instance {
     config: Config,
-    module: Module,
-    /// Boxed: `VmCtx::host` points at it while native code runs.
+    module: Arc<Module>,
+    /// Boxed: `VmCtx::host` points at it while code runs.
     state: Box<HostState>,
+    /// Linear memory and everything compiled code reads its world from; the interpreter uses
+    /// the same memory, so every engine follows the runtime's memory rules.
+    vmctx: Box<VmCtx>,
     linker: Linker,
     backend: Backend,
     load_time: Duration,
@@ -315,22 +361,24 @@ impl Instance {
     /// Verifies `module` and prepares it on the configured engine.
     pub fn new(config: Config, module: Module, linker: Linker) -> Result<Instance, LoadError> {
         bytecode::verify(&module).map_err(LoadError::Invalid)?;
+        let module = Arc::new(module);
         let mut inst = Instance {
             state: Box::new(HostState {
                 io: Io::new(config.output),
                 hosts: Vec::new(),
                 extern_arity: Vec::new(),
                 host_panicked: false,
-                native: std::ptr::null_mut(),
-                module: std::ptr::null(),
+                native: None,
+                module: Some(module.clone()),
+                compile_error: None,
             }),
+            vmctx: Box::new(VmCtx::empty()),
             config,
             module,
             linker,
             backend: Backend::Interp {
                 prog: Program::default(),
                 vm: Vm::new(),
-                mem: interp::Memory::default(),
             },
             load_time: Duration::ZERO,
             calls: 0,
@@ -338,41 +386,70 @@ impl Instance {
         };
         inst.link_hosts()?;
         let start = Instant::now();
+        let mem = &inst.module.memory;
+        // SAFETY: `vmctx` is a fresh context that owns no memory yet.
+        if !unsafe { runtime::mem::vsp_mem_init(&mut *inst.vmctx, mem.min_pages, mem.max_pages) } {
+            return Err(LoadError::Memory(mem.min_pages));
+        }
+        inst.vmctx.interrupt = inst.interrupt.as_ptr();
+        inst.vmctx.out = inst.state.io.out_ptr();
+        write_data(&mut inst.vmctx, &inst.module.data);
+        let opts = DecodeOptions {
+            interrupts: inst.config.interruptible,
+            loop_heads: inst.config.engine == EngineKind::Tiered,
+        };
         inst.backend = match inst.config.engine {
             EngineKind::Interp => Backend::Interp {
-                prog: Program::decode_with(&inst.module, inst.config.interruptible)
-                    .map_err(LoadError::Internal)?,
+                prog: Program::decode_with(&inst.module, opts).map_err(LoadError::Internal)?,
                 vm: Vm::new(),
-                mem: interp::Memory::new(&inst.module),
             },
             EngineKind::Jit => {
-                let code = Box::new(NativeCode::new(
+                let code = NativeCode::new(
                     &inst.module,
                     inst.config.opt_level,
                     inst.config.interruptible,
                     inst.config.eager,
-                )?);
-                let mut vmctx = Box::new(VmCtx::empty());
-                vmctx.interrupt = inst.interrupt.as_ptr();
-                let mem = &inst.module.memory;
-                // SAFETY: `vmctx` is a fresh context that owns no memory yet.
-                if !unsafe { runtime::mem::vsp_mem_init(&mut *vmctx, mem.min_pages, mem.max_pages) }
-                {
-                    return Err(LoadError::Memory(mem.min_pages));
+                )?;
+                code.table.install(&mut inst.vmctx);
+                let code: SharedCode = Arc::new(Mutex::new(Some(code)));
+                inst.state.native = Some(code.clone());
+                Backend::Native {
+                    code,
+                    stack: inst.native_stack()?,
                 }
-                let stack = NativeStack::new(inst.config.stack_size).ok_or_else(|| {
-                    LoadError::Internal(format!(
-                        "cannot map a {} byte native stack",
-                        inst.config.stack_size
-                    ))
-                })?;
-                let mut b = Backend::Native { code, vmctx, stack };
-                write_data(&mut b, &inst.module.data);
-                b
+            }
+            EngineKind::Tiered => {
+                let prog = Program::decode_with(&inst.module, opts).map_err(LoadError::Internal)?;
+                let code: SharedCode = Arc::new(Mutex::new(None));
+                inst.state.native = Some(code.clone());
+                let tier = Tiering::new(
+                    inst.module.clone(),
+                    &prog,
+                    code,
+                    inst.config.tier,
+                    inst.config.opt_level,
+                    inst.config.interruptible,
+                );
+                tier.shared.table.install(&mut inst.vmctx);
+                Backend::Tiered {
+                    prog,
+                    vm: Vm::new(),
+                    tier,
+                    stack: inst.native_stack()?,
+                }
             }
         };
         inst.load_time = start.elapsed();
         Ok(inst)
+    }
+
+    fn native_stack(&self) -> Result<NativeStack, LoadError> {
+        NativeStack::new(self.config.stack_size).ok_or_else(|| {
+            LoadError::Internal(format!(
+                "cannot map a {} byte native stack",
+                self.config.stack_size
+            ))
+        })
     }
 
     /// Wraps the linker's typed host functions as slot functions, in extern order.
@@ -432,39 +509,72 @@ impl Instance {
 
     /// Calls function `index` with raw slots (one per parameter, already typed). Output is
     /// flushed when the call ends, however it ends.
-    pub fn call_index(&mut self, index: usize, args: &[u64]) -> Result<Completion, Trap> {
+    pub fn call_index(&mut self, index: usize, args: &[u64]) -> Result<Completion, CallError> {
+        if index >= self.module.funcs.len() {
+            return Err(CallError::NoSuchFunction(format!("#{index}")));
+        }
         self.calls += 1;
         self.state.host_panicked = false;
+        self.state.compile_error = None;
         self.state.io.mark_line_start();
         self.interrupt.store(0, Ordering::Relaxed);
+        self.vmctx.reset_trap();
+        self.vmctx.host = &mut *self.state as *mut HostState as *mut std::ffi::c_void;
+        let env = interp::Env {
+            ctx: &mut *self.vmctx,
+            state: &mut *self.state,
+            interrupt: Some(&*self.interrupt),
+        };
         let result = match &mut self.backend {
-            Backend::Interp { prog, vm, mem } => {
-                let HostState { io, hosts, .. } = &mut *self.state;
-                let interrupt = Some(&*self.interrupt);
-                vm.run(
-                    prog,
-                    interp::Env {
-                        mem,
-                        io,
-                        hosts,
-                        interrupt,
-                    },
-                    index,
-                    args,
-                )
+            Backend::Interp { prog, vm } => vm.run(prog, env, index, args),
+            Backend::Native { code, stack } => {
+                let entry = {
+                    let mut guard = code.lock().unwrap_or_else(|e| e.into_inner());
+                    let code = guard.as_mut().expect("the JIT creates its code at load");
+                    // Lazy compilation: the function and what it reaches directly, on first call.
+                    match code.ensure(&self.module, index) {
+                        Ok(()) => code.table.trampoline(index),
+                        Err(e) => {
+                            self.state.io.out().flush();
+                            return Err(CallError::Compile(e.to_string()));
+                        }
+                    }
+                };
+                native_call(&mut self.vmctx, entry, args, stack, &self.module)
             }
-            Backend::Native { code, vmctx, stack } => native_call(
-                code,
-                vmctx,
-                &mut self.state,
-                index,
-                args,
+            Backend::Tiered {
+                prog,
+                vm,
+                tier,
                 stack,
-                &self.module,
-            ),
+            } => {
+                tier.call_started();
+                let entry = tier.entry_for_host_call(index);
+                if !entry.is_null() {
+                    native_call(&mut self.vmctx, entry, args, stack, &self.module)
+                } else {
+                    let ctx: *mut VmCtx = &mut *self.vmctx;
+                    tier.with_hooks(|hooks| {
+                        // SAFETY: the closure does not unwind (the interpreter does not panic on
+                        // verified code; native code it calls never unwinds, see
+                        // `NativeStack::run`). `ctx` is the instance's context, exclusively
+                        // ours during the call.
+                        unsafe {
+                            stack.run(|limit| {
+                                (*ctx).stack_limit = limit;
+                                vm.run_tiered(prog, env, hooks, index, args)
+                            })
+                        }
+                    })
+                }
+            }
         };
         self.state.io.out().flush();
-        result
+        if self.vmctx.trap == TRAP_COMPILE_ERROR {
+            let why = self.state.compile_error.take().unwrap_or_default();
+            return Err(CallError::Compile(why));
+        }
+        result.map_err(CallError::Trap)
     }
 
     /// A handle that stops running code from another thread (with `Config::interruptible`).
@@ -486,24 +596,14 @@ impl Instance {
 
     /// The module's linear memory.
     pub fn memory(&self) -> &[u8] {
-        match &self.backend {
-            Backend::Interp { mem, .. } => &mem.bytes,
-            // SAFETY: `mem_base`/`mem_size` describe the allocation the context owns; no call is
-            // running (that would need `&mut self`), so nothing changes it while borrowed.
-            Backend::Native { vmctx, .. } => unsafe {
-                std::slice::from_raw_parts(vmctx.mem_base, vmctx.mem_size as usize)
-            },
-        }
+        // SAFETY: `mem_base`/`mem_size` describe the allocation the context owns; no call is
+        // running (that would need `&mut self`), so nothing changes it while borrowed.
+        unsafe { std::slice::from_raw_parts(self.vmctx.mem_base, self.vmctx.mem_size as usize) }
     }
 
     pub fn memory_mut(&mut self) -> &mut [u8] {
-        match &mut self.backend {
-            Backend::Interp { mem, .. } => &mut mem.bytes,
-            // SAFETY: as in `memory`, and `&mut self` makes the borrow exclusive.
-            Backend::Native { vmctx, .. } => unsafe {
-                std::slice::from_raw_parts_mut(vmctx.mem_base, vmctx.mem_size as usize)
-            },
-        }
+        // SAFETY: as in `memory`, and `&mut self` makes the borrow exclusive.
+        unsafe { std::slice::from_raw_parts_mut(self.vmctx.mem_base, self.vmctx.mem_size as usize) }
     }
 
     /// Adds or replaces module items given as `.sil` text (functions, externs, data, memory).
@@ -511,9 +611,9 @@ impl Instance {
     /// functions keep their slot in the table, so callers compiled earlier see the new body.
     /// Returns the names of the functions defined.
     pub fn define(&mut self, src: &str) -> Result<Vec<String>, LoadError> {
-        let new = bytecode::parse_into(src, self.module.clone()).map_err(LoadError::Invalid)?;
+        let new = bytecode::parse_into(src, (*self.module).clone()).map_err(LoadError::Invalid)?;
         bytecode::verify(&new).map_err(LoadError::Invalid)?;
-        let old = std::mem::replace(&mut self.module, new);
+        let old = std::mem::replace(&mut self.module, Arc::new(new));
         let changed: Vec<usize> = (0..self.module.funcs.len())
             .filter(|&i| old.funcs.get(i) != Some(&self.module.funcs[i]))
             .collect();
@@ -527,6 +627,7 @@ impl Instance {
         let hosts_changed = old.externs != self.module.externs;
         if let Err(e) = self.apply(&old, &which, hosts_changed) {
             self.module = old;
+            self.state.module = Some(self.module.clone());
             return Err(e);
         }
         Ok(changed
@@ -593,57 +694,95 @@ impl Instance {
         let new_data: Vec<bytecode::DataSegment> =
             self.module.data[old.data.len().min(self.module.data.len())..].to_vec();
         let start = Instant::now();
+        self.state.module = Some(self.module.clone());
+        let opts = DecodeOptions {
+            interrupts: self.config.interruptible,
+            loop_heads: self.config.engine == EngineKind::Tiered,
+        };
         match &mut self.backend {
-            Backend::Interp { prog, mem, .. } => {
-                *prog = Program::decode_with(&self.module, self.config.interruptible)
-                    .map_err(LoadError::Internal)?;
-                mem.max_pages = self.module.memory.max_pages;
-                let have = mem.bytes.len() as u64 / bytecode::PAGE_SIZE;
-                if self.module.memory.min_pages > have {
-                    mem.grow((self.module.memory.min_pages - have) as i64);
-                }
+            Backend::Interp { prog, .. } => {
+                *prog = Program::decode_with(&self.module, opts).map_err(LoadError::Internal)?;
             }
-            Backend::Native { code, vmctx, .. } => {
+            Backend::Native { code, .. } => {
+                let mut guard = code.lock().unwrap_or_else(|e| e.into_inner());
+                let code = guard.as_mut().expect("the JIT creates its code at load");
                 code.recompile(&self.module, which)?;
-                vmctx.max_pages = self.module.memory.max_pages;
-                let have = vmctx.mem_size / bytecode::PAGE_SIZE;
-                if self.module.memory.min_pages > have {
-                    // SAFETY: the context owns its memory; no call is running.
-                    unsafe {
-                        runtime::mem::vsp_mem_grow(
-                            &mut **vmctx,
-                            (self.module.memory.min_pages - have) as i64,
-                        )
-                    };
+                code.table.install(&mut self.vmctx);
+            }
+            Backend::Tiered { prog, tier, .. } => {
+                let new_prog =
+                    Program::decode_with(&self.module, opts).map_err(LoadError::Internal)?;
+                // Nothing may compile against the old module while it is replaced.
+                tier.quiesce();
+                let code = tier.shared.code.clone();
+                if let Some(c) = code.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+                    // Changed functions (and their callers) lose their code: they start cold.
+                    c.recompile(&self.module, which)?;
                 }
+                *tier = Tiering::new(
+                    self.module.clone(),
+                    &new_prog,
+                    code,
+                    self.config.tier,
+                    self.config.opt_level,
+                    self.config.interruptible,
+                );
+                tier.shared.table.install(&mut self.vmctx);
+                *prog = new_prog;
             }
         }
-        write_data(&mut self.backend, &new_data);
+        self.vmctx.max_pages = self.module.memory.max_pages;
+        let have = self.vmctx.mem_size / bytecode::PAGE_SIZE;
+        if self.module.memory.min_pages > have {
+            // SAFETY: the context owns its memory; no call is running.
+            unsafe {
+                runtime::mem::vsp_mem_grow(
+                    &mut *self.vmctx,
+                    (self.module.memory.min_pages - have) as i64,
+                )
+            };
+        }
+        write_data(&mut self.vmctx, &new_data);
         self.load_time += start.elapsed();
         Ok(())
     }
 
-    /// The Cranelift IR of a function (JIT only).
+    /// The Cranelift IR of a function (compiled on the side if the engine has none yet).
     pub fn clif(&mut self, name: &str) -> Option<String> {
         let id = self.module.find_func(name)?;
-        match &mut self.backend {
-            Backend::Native { code, .. } => code.clif(&self.module, id.0 as usize).ok(),
-            Backend::Interp { .. } => {
-                // The interpreter has no IR of its own; compile one on the side to show it.
-                let mut code =
-                    NativeCode::new(&self.module, self.config.opt_level, false, false).ok()?;
-                code.clif(&self.module, id.0 as usize).ok()
-            }
+        if let Backend::Native { code, .. } = &self.backend {
+            let mut guard = code.lock().unwrap_or_else(|e| e.into_inner());
+            return guard.as_mut()?.clif(&self.module, id.0 as usize).ok();
         }
+        let mut code = NativeCode::new(&self.module, self.config.opt_level, false, false).ok()?;
+        code.clif(&self.module, id.0 as usize).ok()
     }
 
     pub fn stats(&self) -> Stats {
-        let (engine, functions) = match &self.backend {
-            Backend::Interp { .. } => ("interp", Vec::new()),
-            Backend::Native { code, .. } => ("jit", code.stats.clone()),
+        let (functions, tier) = match &self.backend {
+            Backend::Interp { .. } => (Vec::new(), None),
+            Backend::Native { code, .. } => (
+                code.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .as_ref()
+                    .map_or_else(Vec::new, |c| c.stats.clone()),
+                None,
+            ),
+            Backend::Tiered { tier, .. } => {
+                let tier_stats = tier.stats();
+                let functions = tier
+                    .shared
+                    .code
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .as_ref()
+                    .map_or_else(Vec::new, |c| c.stats.clone());
+                (functions, Some(tier_stats))
+            }
         };
         Stats {
-            engine,
+            engine: self.config.engine.name(),
+            tier,
             compile_time: functions.iter().map(|f| f.compile_time).sum(),
             code_size: functions.iter().map(|f| f.code_size).sum(),
             functions,
@@ -651,14 +790,19 @@ impl Instance {
             calls: self.calls,
         }
     }
+
+    /// Tiered engine: waits until the background compiler has finished what was asked of it.
+    pub fn wait_for_compiles(&mut self) {
+        if let Backend::Tiered { tier, .. } = &mut self.backend {
+            tier.quiesce();
+        }
+    }
 }
 
 impl Drop for Instance {
     fn drop(&mut self) {
-        if let Backend::Native { vmctx, .. } = &mut self.backend {
-            // SAFETY: the context owns its memory and nothing runs any more.
-            unsafe { runtime::mem::vsp_mem_free(&mut **vmctx) };
-        }
+        // SAFETY: the context owns its memory and nothing runs any more.
+        unsafe { runtime::mem::vsp_mem_free(&mut *self.vmctx) };
     }
 }
 
@@ -666,17 +810,9 @@ impl Drop for Instance {
 fn direct_callers(m: &Module, targets: &[usize]) -> Vec<usize> {
     (0..m.funcs.len())
         .filter(|&i| {
-            m.funcs[i].body.iter().any(|inst| match &inst.inst {
-                bytecode::Inst::Call {
-                    callee: bytecode::Callee::Func(c),
-                    ..
-                }
-                | bytecode::Inst::Tail {
-                    callee: bytecode::Callee::Func(c),
-                    ..
-                } => targets.contains(&(c.0 as usize)),
-                _ => false,
-            })
+            m.funcs[i]
+                .direct_callees()
+                .any(|c| targets.contains(&(c.0 as usize)))
         })
         .collect()
 }
@@ -701,14 +837,9 @@ fn slot_host(e: &bytecode::Extern, mut f: HostFunc) -> HostFn {
 }
 
 /// Writes data segments into memory (verified to fit the initial memory).
-fn write_data(b: &mut Backend, data: &[bytecode::DataSegment]) {
-    let mem: &mut [u8] = match b {
-        Backend::Interp { mem, .. } => &mut mem.bytes,
-        // SAFETY: the context owns `mem_size` bytes at `mem_base`; no call is running.
-        Backend::Native { vmctx, .. } => unsafe {
-            std::slice::from_raw_parts_mut(vmctx.mem_base, vmctx.mem_size as usize)
-        },
-    };
+fn write_data(vmctx: &mut VmCtx, data: &[bytecode::DataSegment]) {
+    // SAFETY: the context owns `mem_size` bytes at `mem_base`; no call is running.
+    let mem = unsafe { std::slice::from_raw_parts_mut(vmctx.mem_base, vmctx.mem_size as usize) };
     for seg in data {
         let start = seg.offset as usize;
         if let Some(dst) = mem.get_mut(start..start + seg.bytes.len()) {
@@ -717,44 +848,22 @@ fn write_data(b: &mut Backend, data: &[bytecode::DataSegment]) {
     }
 }
 
-/// The array trampoline's type: `(vmctx, args, ret)`.
-type ArrayFn = unsafe extern "C" fn(*mut VmCtx, *const u64, *mut u64);
-
-/// Runs native function `index` on a thread with `stack_size` bytes of stack and turns the
-/// VM context's trap word into the result.
+/// Runs native code through array trampoline `entry` on the instance's native stack and turns
+/// the VM context's trap word into the result.
 fn native_call(
-    code: &mut NativeCode,
     vmctx: &mut VmCtx,
-    state: &mut HostState,
-    index: usize,
+    entry: *const u8,
     args: &[u64],
     stack: &mut NativeStack,
     module: &Module,
 ) -> Result<Completion, Trap> {
-    // Lazy compilation: the function and what it reaches directly, on first call.
-    if code.ensure(module, index).is_err() {
-        return Err(Trap::new(TrapCode::Unreachable));
-    }
-    let Some(&tramp) = code.trampolines.get(index) else {
+    if entry.is_null() {
         return Err(Trap::new(TrapCode::InvalidFunctionHandle));
-    };
-    vmctx.funcs = code.table.as_ptr();
-    vmctx.func_sigs = code.sig_ids.as_ptr();
-    vmctx.num_funcs = code.table.len() as u64;
-    // From here until the call returns, `code` and `module` are reached only through these
-    // raw pointers (by `vsp_jit_compile`, which compiles functions `calli` reaches).
-    state.native = code as *mut NativeCode;
-    state.module = module as *const Module;
-    vmctx.host = state as *mut HostState as *mut std::ffi::c_void;
-    vmctx.out = state.io.out_ptr();
-    vmctx.funcs = code.table.as_ptr();
-    vmctx.func_sigs = code.sig_ids.as_ptr();
-    vmctx.num_funcs = code.table.len() as u64;
-    vmctx.reset_trap();
+    }
     let mut ret = 0u64;
-    // SAFETY: `tramp` is the finalized array trampoline of function `index`, whose type is
-    // exactly `ArrayFn` (codegen::array_signature, platform C convention).
-    let f = unsafe { std::mem::transmute::<*const u8, ArrayFn>(tramp) };
+    // SAFETY: `entry` is a finalized array trampoline, whose type is exactly `ArrayFn`
+    // (codegen::array_signature, platform C convention).
+    let f = unsafe { std::mem::transmute::<*const u8, ArrayFn>(entry) };
     let vm: *mut VmCtx = vmctx;
     // SAFETY: the closure does not unwind (see `NativeStack::run`). Inside it, `vm` is the
     // instance's context, exclusively ours during the call, and the trampoline reads one slot

@@ -1,11 +1,11 @@
-//! In-process engines behind one embedding API: the reference interpreter and the Cranelift JIT.
+//! In-process engines behind one embedding API: the reference interpreter (`interp/`), the
+//! Cranelift JIT (`native/`), and the tiered engine that joins them (`tier/`).
 
-mod host;
 mod instance;
 pub mod interp;
 mod io;
 mod native;
-mod stack;
+mod tier;
 mod trap;
 
 pub use instance::{
@@ -15,4 +15,5 @@ pub use instance::{
 pub use interp::Completion;
 pub use io::{Io, OutputMode, clock_ns};
 pub use native::FuncStats;
+pub use tier::{TierConfig, TierStats};
 pub use trap::{FrameInfo, Trap, TrapCode};

@@ -491,6 +491,11 @@ pub(crate) enum Op {
     Trap,
     /// Emitted only when interrupts are enabled: at function entry and before backward jumps.
     Poll,
+    /// Emitted only for the tiered engine, at a loop header (the target of a backward jump):
+    /// counts arrivals at `Program::loops[id]` and enters its native code once there is some.
+    LoopHead {
+        id: u32,
+    },
 
     Load {
         k: LoadKind,
@@ -733,6 +738,7 @@ impl Op {
             | RetVoid
             | Trap
             | Poll
+            | LoopHead { .. }
             | Newline => {}
         }
     }

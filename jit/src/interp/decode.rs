@@ -7,17 +7,6 @@ use bytecode::{
 };
 use std::collections::HashMap;
 
-/// The value `fref` gives a function: its table index plus one, so 0 is never a handle.
-/// Every engine uses this numbering (programs may not depend on it, engines must agree).
-pub(crate) fn handle_of(func: u32) -> i64 {
-    func as i64 + 1
-}
-
-/// The function index a handle names, if it could name one (range-checked by the caller).
-pub(crate) fn func_of_handle(h: i64) -> Option<usize> {
-    usize::try_from(h.checked_sub(1)?).ok()
-}
-
 /// A decoded module: the function table that every call goes through, plus side tables.
 #[derive(Clone, Debug, Default)]
 pub struct Program {
@@ -29,6 +18,27 @@ pub struct Program {
     pub(crate) pairs: Vec<(Slot, Slot)>,
     /// Interned signatures: `(params, result)`.
     pub(crate) sigs: Vec<(Vec<Type>, Option<Type>)>,
+    /// Loop headers, in `Op::LoopHead` id order (only when decoded for the tiered engine).
+    pub(crate) loops: Vec<LoopInfo>,
+}
+
+/// A loop header the tiered engine counts arrivals at and may enter native code from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LoopInfo {
+    pub func: u32,
+    /// The bytecode instruction index the header label names (where OSR code enters).
+    pub header: u32,
+    /// Its `.sil` line.
+    pub line: u32,
+}
+
+/// What to emit besides the program's own ops.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DecodeOptions {
+    /// `Op::Poll` at function entry and before every backward jump.
+    pub interrupts: bool,
+    /// `Op::LoopHead` at every loop header (the tiered engine counts them).
+    pub loop_heads: bool,
 }
 
 impl Program {
@@ -36,17 +46,18 @@ impl Program {
     /// result's structural invariants (`validate`), which the interpreter's unchecked slot
     /// accesses rely on. An unverified module can only fail here, never reach the loop.
     pub fn decode(m: &Module) -> Result<Program, String> {
-        Program::decode_with(m, false)
+        Program::decode_with(m, DecodeOptions::default())
     }
 
-    /// As `decode`; with `interrupts`, functions poll the interrupt flag at entry and before
-    /// every backward jump (without, no poll is emitted and nothing is slower).
-    pub fn decode_with(m: &Module, interrupts: bool) -> Result<Program, String> {
+    /// As `decode`, with the extra ops `opts` asks for (without them, none is emitted and
+    /// nothing is slower).
+    pub fn decode_with(m: &Module, opts: DecodeOptions) -> Result<Program, String> {
         let mut p = Program::default();
-        for f in &m.funcs {
+        for (fi, f) in m.funcs.iter().enumerate() {
             let sig = p.intern_sig(f.param_types(), f.ret);
             let mut d = FuncDecoder::new(&mut p, m, f, sig);
-            d.interrupts = interrupts;
+            d.opts = opts;
+            d.index = fi as u32;
             let code = d.run();
             p.funcs.push(code);
             p.names.push(f.name.clone());
@@ -162,7 +173,8 @@ struct FuncDecoder<'a> {
     consts: HashMap<u64, Slot>,
     scratch: Option<Slot>,
     sig: u32,
-    interrupts: bool,
+    opts: DecodeOptions,
+    index: u32,
 }
 
 impl<'a> FuncDecoder<'a> {
@@ -177,28 +189,42 @@ impl<'a> FuncDecoder<'a> {
             consts: HashMap::new(),
             scratch: None,
             sig,
-            interrupts: false,
+            opts: DecodeOptions::default(),
+            index: 0,
         }
     }
 
     fn run(mut self) -> Code {
         // Op index where each instruction starts (instructions may take 0, 1 or 2 ops).
         let mut starts = Vec::with_capacity(self.f.body.len() + 1);
-        if self.interrupts {
+        let headers = if self.opts.loop_heads {
+            self.f.loop_headers()
+        } else {
+            Vec::new()
+        };
+        if self.opts.interrupts {
             self.emit(Op::Poll);
             self.lines.push(self.f.loc.line);
         }
         for (i, inst) in self.f.body.iter().enumerate() {
             starts.push(self.ops.len() as u32);
             let before = self.ops.len();
+            if headers.binary_search(&(i as u32)).is_ok() {
+                let id = self.p.loops.len() as u32;
+                self.p.loops.push(LoopInfo {
+                    func: self.index,
+                    header: i as u32,
+                    line: inst.loc.line,
+                });
+                self.emit(Op::LoopHead { id });
+            }
             // A backward jump (to this instruction or earlier) closes a loop: poll before it.
-            let backward = inst.inst.branch_targets().iter().any(|t| {
-                self.f
-                    .labels
-                    .get(t.0 as usize)
-                    .is_some_and(|l| l.pos as usize <= i)
-            });
-            if self.interrupts && backward {
+            let backward = inst
+                .inst
+                .branch_targets()
+                .iter()
+                .any(|&t| self.f.is_back_edge(i, t));
+            if self.opts.interrupts && backward {
                 self.emit(Op::Poll);
             }
             self.inst(&inst.inst);
@@ -426,7 +452,7 @@ impl<'a> FuncDecoder<'a> {
             }
             Inst::Tail { callee, args } => self.direct_call(*callee, args, NO_SLOT, true),
             Inst::Fref { d, func } => {
-                let h = self.konst(handle_of(func.0) as u64);
+                let h = self.konst(func.handle() as u64);
                 self.emit(Op::Mov { d: d.0, a: h });
             }
             Inst::CallI {

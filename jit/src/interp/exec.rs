@@ -2,10 +2,13 @@
 //! over decoded ops. No allocation per instruction; calls copy the callee's frame template.
 
 use super::code::*;
-use super::decode::{Program, func_of_handle};
-use crate::io::{Io, clock_ns};
+use super::decode::Program;
+use crate::io::clock_ns;
+use crate::native::HostState;
 use crate::trap::{FrameInfo, Trap, TrapCode};
+use runtime::vmctx::{TRAP_EXIT, VmCtx};
 use runtime::{math, sil};
+use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 /// A host function for an `extern func`: raw slot arguments in, a raw slot result out (0 for
 /// a function without result). A `Trap` it returns unwinds the program like any other trap.
@@ -20,57 +23,8 @@ pub enum Completion {
     Exit(i32),
 }
 
-/// Linear memory: `pages * 64 KiB` bytes and the maximum it may grow to.
-#[derive(Clone, Debug, Default)]
-pub struct Memory {
-    pub bytes: Vec<u8>,
-    pub max_pages: u64,
-}
-
-impl Memory {
-    pub fn new(m: &bytecode::Module) -> Memory {
-        let mut bytes = vec![0u8; (m.memory.min_pages * bytecode::PAGE_SIZE) as usize];
-        for seg in &m.data {
-            // Verified: every segment lies inside the initial memory.
-            let start = seg.offset as usize;
-            if let Some(dst) = bytes.get_mut(start..start + seg.bytes.len()) {
-                dst.copy_from_slice(&seg.bytes);
-            }
-        }
-        Memory {
-            bytes,
-            max_pages: m.memory.max_pages,
-        }
-    }
-
-    /// The byte range `[ea, ea + n)` for `ea = base + off` (wrapping), if it lies in memory.
-    #[inline(always)]
-    fn range(&self, base: u64, off: i64, n: u64) -> Option<usize> {
-        let ea = (base as i64).wrapping_add(off);
-        if ea < 0 {
-            return None;
-        }
-        let end = (ea as u64).checked_add(n)?;
-        (end <= self.bytes.len() as u64).then_some(ea as usize)
-    }
-
-    /// `memgrow`: the old size in pages, or -1 (memory unchanged).
-    pub fn grow(&mut self, pages: i64) -> i64 {
-        let old = self.bytes.len() as u64 / bytecode::PAGE_SIZE;
-        let Ok(pages) = u64::try_from(pages) else {
-            return -1;
-        };
-        let Some(new) = old.checked_add(pages).filter(|&n| n <= self.max_pages) else {
-            return -1;
-        };
-        let extra = ((new - old) * bytecode::PAGE_SIZE) as usize;
-        if self.bytes.try_reserve_exact(extra).is_err() {
-            return -1;
-        }
-        self.bytes.resize(self.bytes.len() + extra, 0);
-        old as i64
-    }
-}
+/// The array trampoline's type: `(vmctx, args, ret)` (function entries and OSR entries alike).
+pub(crate) type ArrayFn = unsafe extern "C" fn(*mut VmCtx, *const u64, *mut u64);
 
 /// Call depth at which the interpreter traps `stack overflow`.
 pub const MAX_DEPTH: usize = 1_000_000;
@@ -95,18 +49,53 @@ pub struct Vm {
     args: Vec<u64>,
 }
 
-/// What a run may touch besides its own frames.
+/// What a run may touch besides its own frames. Raw pointers, because native code the tiered
+/// engine calls from inside the loop reaches the same objects through the VM context: the loop
+/// holds no borrow of them across such a call, only short ones inside a single op.
 pub struct Env<'a> {
-    pub mem: &'a mut Memory,
-    pub io: &'a mut Io,
-    pub hosts: &'a mut [HostFn],
+    /// The VM context: linear memory (allocated and grown by the runtime, so every tier
+    /// follows the same memory rules), output, and what native code needs.
+    pub ctx: *mut VmCtx,
+    /// Input and host functions (`VmCtx::host` points here too).
+    pub(crate) state: *mut HostState,
     /// Polled by `Op::Poll` (emitted only when the program was decoded with interrupts).
-    pub interrupt: Option<&'a std::sync::atomic::AtomicU32>,
+    pub interrupt: Option<&'a AtomicU32>,
+}
+
+/// What the tiered engine gives the interpreter: where native code is, the counters, and a
+/// way to ask for more native code.
+pub(crate) struct TierHooks<'a> {
+    /// The array trampoline of each function that has native code; null: interpret it.
+    pub entries: &'a [AtomicPtr<u8>],
+    /// The OSR entry (array trampoline taking the frame) of each loop, by loop id.
+    pub osr: &'a [AtomicPtr<u8>],
+    /// Calls left before each function asks to be compiled (counting down; 0 asks).
+    pub call_counts: &'a mut [u32],
+    /// Arrivals left at each loop header before it asks for an OSR entry.
+    pub loop_counts: &'a mut [u32],
+    /// Asks for native code; may publish it before returning (synchronous mode).
+    pub request: &'a mut dyn FnMut(HotCode),
+    /// Set the first time native code runs.
+    pub entered_native: &'a mut bool,
+}
+
+/// Code that crossed its threshold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HotCode {
+    /// A function (by index): compile it and publish its entry.
+    Func(u32),
+    /// A loop (by id): compile an OSR entry at its header.
+    Loop(u32),
 }
 
 enum Stop {
     Trap(TrapCode),
     HostTrap(Trap),
+    /// Native code called from the loop trapped; the VM context holds the code and the native
+    /// frames. `with_current`: the interpreter frame that made the call is not among them.
+    Native {
+        with_current: bool,
+    },
 }
 
 impl Vm {
@@ -119,6 +108,31 @@ impl Vm {
         &mut self,
         prog: &Program,
         env: Env,
+        func: usize,
+        args: &[u64],
+    ) -> Result<Completion, Trap> {
+        self.run_with::<false>(prog, env, None, func, args)
+    }
+
+    /// As `run`, for the tiered engine: counts calls and loop arrivals, calls native code
+    /// where it exists and enters it at hot loop headers. The caller runs this on the native
+    /// stack with the VM context set up for native calls.
+    pub(crate) fn run_tiered(
+        &mut self,
+        prog: &Program,
+        env: Env,
+        tier: &mut TierHooks,
+        func: usize,
+        args: &[u64],
+    ) -> Result<Completion, Trap> {
+        self.run_with::<true>(prog, env, Some(tier), func, args)
+    }
+
+    fn run_with<const TIER: bool>(
+        &mut self,
+        prog: &Program,
+        env: Env,
+        tier: Option<&mut TierHooks>,
         func: usize,
         args: &[u64],
     ) -> Result<Completion, Trap> {
@@ -138,24 +152,76 @@ impl Vm {
         {
             *slot = a;
         }
+        let ctx = env.ctx;
         let mut at = (func as u32, 0u32);
-        match self.exec(prog, env, &mut at) {
+        let result = match tier {
+            Some(t) => self.exec::<true>(prog, env, t, &mut at),
+            None => {
+                let mut no_request = |_: HotCode| {};
+                let mut entered = false;
+                let mut none = TierHooks {
+                    entries: &[],
+                    osr: &[],
+                    call_counts: &mut [],
+                    loop_counts: &mut [],
+                    request: &mut no_request,
+                    entered_native: &mut entered,
+                };
+                self.exec::<false>(prog, env, &mut none, &mut at)
+            }
+        };
+        match result {
             Ok(c) => Ok(c),
             Err(stop) => {
+                let with_current = !matches!(
+                    stop,
+                    Stop::Native {
+                        with_current: false
+                    }
+                );
+                let (interp, interp_total) = self.interp_frames(prog, at, with_current);
                 let mut trap = match stop {
                     Stop::Trap(code) => Trap::new(code),
-                    Stop::HostTrap(t) => t,
+                    Stop::HostTrap(t) => Trap::new(t.code),
+                    Stop::Native { .. } => {
+                        // SAFETY: `ctx` is the live context the native code just used.
+                        let c = unsafe { &*ctx };
+                        let mut t =
+                            Trap::new(TrapCode::from_u32(c.trap).unwrap_or(TrapCode::Unreachable));
+                        t.backtrace = c
+                            .frames()
+                            .iter()
+                            .map(|f| FrameInfo {
+                                func: prog.func_name(f.func as usize).to_string(),
+                                line: f.line,
+                            })
+                            .collect();
+                        t.omitted_frames = c.bt_total - c.bt_len as u64;
+                        t
+                    }
                 };
-                trap.backtrace = self.backtrace(prog, at);
-                trap.omitted_frames = (self.frames.len() + 1 - trap.backtrace.len()) as u64;
+                // Native frames (innermost) first, then the interpreter's, at most
+                // `BACKTRACE_LEN` in all; the rest are counted.
+                let total = trap.backtrace.len() as u64 + trap.omitted_frames + interp_total;
+                if trap.omitted_frames == 0 {
+                    let room = crate::trap::BACKTRACE_LEN.saturating_sub(trap.backtrace.len());
+                    trap.backtrace.extend(interp.into_iter().take(room));
+                }
+                trap.omitted_frames = total - trap.backtrace.len() as u64;
                 self.frames.clear();
                 Err(trap)
             }
         }
     }
 
-    /// Innermost first: the trapping op, then each waiting caller.
-    fn backtrace(&self, prog: &Program, at: (u32, u32)) -> Vec<FrameInfo> {
+    /// The interpreter's frames, innermost first: the op that stopped (if `with_current`),
+    /// then each waiting caller. Only the innermost `BACKTRACE_LEN` are named.
+    fn interp_frames(
+        &self,
+        prog: &Program,
+        at: (u32, u32),
+        with_current: bool,
+    ) -> (Vec<FrameInfo>, u64) {
         let frame = |func: u32, pc: u32| {
             let line = prog.funcs[func as usize]
                 .lines
@@ -167,19 +233,19 @@ impl Vm {
                 line,
             }
         };
-        let mut bt = vec![frame(at.0, at.1)];
-        for f in self
-            .frames
-            .iter()
-            .rev()
-            .take(crate::trap::BACKTRACE_LEN - 1)
-        {
+        let mut bt = Vec::new();
+        if with_current {
+            bt.push(frame(at.0, at.1));
+        }
+        let waiting = self.frames.iter().rev().map(|f| {
             let ops = prog.funcs[f.func as usize].ops.as_ptr();
             // SAFETY: `ret` points into (or one past) the ops of the frame's own function.
             let pc = unsafe { f.ret.offset_from(ops) } as u32;
-            bt.push(frame(f.func, pc.saturating_sub(1)));
-        }
-        bt
+            frame(f.func, pc.saturating_sub(1))
+        });
+        bt.extend(waiting.take(crate::trap::BACKTRACE_LEN.saturating_sub(bt.len())));
+        let total = (self.frames.len() + usize::from(with_current)) as u64;
+        (bt, total)
     }
 
     /// The loop. On a stop, `at` holds the function and op index that stopped.
@@ -189,11 +255,16 @@ impl Vm {
     /// returns and traps need (`func`, `code`, `base`) is touched only on those paths.
     // `r!` is also used inside unsafe blocks; `frame!` refreshes `fp` even where a switch follows.
     #[allow(unused_unsafe, unused_assignments)]
-    fn exec(&mut self, prog: &Program, env: Env, at: &mut (u32, u32)) -> Result<Completion, Stop> {
+    fn exec<const TIER: bool>(
+        &mut self,
+        prog: &Program,
+        env: Env,
+        tier: &mut TierHooks,
+        at: &mut (u32, u32),
+    ) -> Result<Completion, Stop> {
         let Env {
-            mem,
-            io,
-            hosts,
+            ctx,
+            state,
             interrupt,
         } = env;
         let mut func = at.0;
@@ -355,6 +426,56 @@ impl Vm {
             }};
         }
 
+        // Tiered only: the native entry of function `f`, counting the call while it has none
+        // (and asking for it when the count runs out).
+        macro_rules! native_entry {
+            ($f:expr) => {{
+                let f = $f as usize;
+                let mut e = tier.entries[f].load(Ordering::Acquire);
+                if e.is_null() {
+                    let c = &mut tier.call_counts[f];
+                    *c = c.wrapping_sub(1);
+                    if *c == 0 {
+                        (tier.request)(HotCode::Func(f as u32));
+                        e = tier.entries[f].load(Ordering::Acquire);
+                    }
+                }
+                e
+            }};
+        }
+        // Tiered only: runs array trampoline `$entry` with `$args` (a pointer to one slot per
+        // parameter, or the frame for an OSR entry) and yields its result. A trap or `exit` in
+        // native code stops the loop; `$with_current` says whether this frame still needs a
+        // line in the backtrace (not after a tail call or an OSR entry, which replace it).
+        macro_rules! run_native {
+            ($entry:expr, $args:expr, $with_current:expr) => {{
+                let mut ret = 0u64;
+                *tier.entered_native = true;
+                // SAFETY: entries and OSR entries are finalized array trampolines (`ArrayFn`)
+                // published by the tiered engine for this program; `ctx` is set up for native
+                // code (table, output, host state, stack limit: the engine runs this loop on
+                // the native stack), the argument array holds one slot per parameter of the
+                // callee (or the frame's registers, for an OSR entry), and nothing else holds a
+                // borrow of what native code may touch (see `Env`).
+                unsafe {
+                    let f = std::mem::transmute::<*mut u8, ArrayFn>($entry);
+                    f(ctx, $args, &mut ret);
+                }
+                // SAFETY: `ctx` is live; the native call has returned.
+                match unsafe { (*ctx).trap } {
+                    0 => {}
+                    TRAP_EXIT => {
+                        // SAFETY: as above.
+                        return Ok(Completion::Exit(unsafe { (*ctx).exit_status }));
+                    }
+                    _ => stop!(Stop::Native {
+                        with_current: $with_current
+                    }),
+                }
+                ret
+            }};
+        }
+
         loop {
             // SAFETY: validated: every function ends in a terminator, and every jump target and
             // return address is an op of its function, so `ip` points at an op here.
@@ -492,12 +613,31 @@ impl Vm {
                 Op::Call { site } => {
                     // SAFETY: validated: call sites exist.
                     let s = unsafe { prog.call_sites.get_unchecked(site as usize) };
+                    if TIER {
+                        let e = native_entry!(s.target);
+                        if !e.is_null() {
+                            collect_args!(s);
+                            let v = run_native!(e, argbuf.as_ptr(), true);
+                            if s.dest != NO_SLOT {
+                                r!(s.dest) = v;
+                            }
+                            continue;
+                        }
+                    }
                     call!(s.target, s);
                 }
                 Op::Tail { site } => {
                     // The new frame replaces this one: stage the arguments first.
                     let s = &prog.call_sites[site as usize];
                     collect_args!(s);
+                    if TIER {
+                        let e = native_entry!(s.target);
+                        if !e.is_null() {
+                            let v = run_native!(e, argbuf.as_ptr(), false);
+                            ret!(v, true);
+                            continue;
+                        }
+                    }
                     let c = &prog.funcs[s.target as usize];
                     frame!(c, base);
                     // SAFETY: `frame!` sized this frame for the callee, whose parameter count
@@ -514,7 +654,9 @@ impl Vm {
                 Op::CallI { site } => {
                     let s = &prog.call_sites[site as usize];
                     let h = r!(s.target) as i64;
-                    let Some(target) = func_of_handle(h).filter(|&k| k < prog.funcs.len()) else {
+                    let Some(target) =
+                        bytecode::FuncId::from_handle(h).filter(|&k| k < prog.funcs.len())
+                    else {
                         trap!(InvalidFunctionHandle);
                     };
                     // Equal signature ids mean equal parameter lists, so the argument count
@@ -522,11 +664,25 @@ impl Vm {
                     if prog.funcs[target].sig != s.sig {
                         trap!(IndirectCallTypeMismatch);
                     }
+                    if TIER {
+                        let e = native_entry!(target);
+                        if !e.is_null() {
+                            collect_args!(s);
+                            let v = run_native!(e, argbuf.as_ptr(), true);
+                            if s.dest != NO_SLOT {
+                                r!(s.dest) = v;
+                            }
+                            continue;
+                        }
+                    }
                     call!(target as u32, s);
                 }
                 Op::CallHost { site } | Op::TailHost { site } => {
                     let s = &prog.call_sites[site as usize];
                     collect_args!(s);
+                    // SAFETY: `state` is the live host state; this borrow ends with the call
+                    // (a host function cannot reach the instance).
+                    let hosts = unsafe { &mut (*state).hosts };
                     let Some(host) = hosts.get_mut(s.target as usize) else {
                         trap!(InvalidFunctionHandle);
                     };
@@ -549,57 +705,84 @@ impl Vm {
                         trap!(Interrupted);
                     }
                 }
+                Op::LoopHead { id } => {
+                    if TIER {
+                        let id = id as usize;
+                        let mut e = tier.osr[id].load(Ordering::Acquire);
+                        if e.is_null() {
+                            let c = &mut tier.loop_counts[id];
+                            *c = c.wrapping_sub(1);
+                            if *c == 0 {
+                                (tier.request)(HotCode::Loop(id as u32));
+                                e = tier.osr[id].load(Ordering::Acquire);
+                            }
+                        }
+                        if !e.is_null() {
+                            // On-stack replacement: the rest of this activation runs natively
+                            // from this loop header, taking its registers from the frame (the
+                            // first slots, numbered as codegen numbers registers).
+                            let v = run_native!(e, fp as *const u64, false);
+                            ret!(v, true);
+                        }
+                    }
+                }
 
-                Op::Load { k, d, a, off } => match load(mem, r!(a), off, k) {
+                Op::Load { k, d, a, off } => match load(ctx, r!(a), off, k) {
                     Some(v) => r!(d) = v,
                     None => trap!(OutOfBounds),
                 },
                 Op::Store8 { a, off, v } => {
-                    if !store(mem, r!(a), off, &r!(v).to_le_bytes()[..1]) {
+                    if !store::<1>(ctx, r!(a), off, r!(v)) {
                         trap!(OutOfBounds);
                     }
                 }
                 Op::Store16 { a, off, v } => {
-                    if !store(mem, r!(a), off, &r!(v).to_le_bytes()[..2]) {
+                    if !store::<2>(ctx, r!(a), off, r!(v)) {
                         trap!(OutOfBounds);
                     }
                 }
                 Op::Store32 { a, off, v } => {
-                    if !store(mem, r!(a), off, &r!(v).to_le_bytes()[..4]) {
+                    if !store::<4>(ctx, r!(a), off, r!(v)) {
                         trap!(OutOfBounds);
                     }
                 }
                 Op::Store64 { a, off, v } => {
-                    if !store(mem, r!(a), off, &r!(v).to_le_bytes()) {
+                    if !store::<8>(ctx, r!(a), off, r!(v)) {
                         trap!(OutOfBounds);
                     }
                 }
-                Op::MemSize { d } => r!(d) = mem.bytes.len() as u64,
-                Op::MemGrow { d, a } => r!(d) = mem.grow(i!(a)) as u64,
+                // SAFETY (the memory ops below): `ctx` is the live context that owns memory.
+                Op::MemSize { d } => r!(d) = unsafe { (*ctx).mem_size },
+                Op::MemGrow { d, a } => {
+                    r!(d) = unsafe { runtime::mem::vsp_mem_grow(ctx, i!(a)) } as u64
+                }
                 Op::MemCopy { dst, src, n } => {
-                    if !mem_copy(mem, r!(dst), r!(src), i!(n)) {
+                    if unsafe { runtime::mem::vsp_mem_copy(ctx, i!(dst), i!(src), i!(n)) } != 0 {
                         trap!(OutOfBounds);
                     }
                 }
                 Op::MemFill { dst, byte, n } => {
-                    if !mem_fill(mem, r!(dst), r!(byte) as u8, i!(n)) {
+                    if unsafe { runtime::mem::vsp_mem_fill(ctx, i!(dst), i!(byte), i!(n)) } != 0 {
                         trap!(OutOfBounds);
                     }
                 }
 
-                Op::PrintI { a, nl } => io.out().print_i64(i!(a), nl),
+                // SAFETY (output ops): `ctx.out` is the instance's live `Output`, which only
+                // this thread touches while the program runs.
+                Op::PrintI { a, nl } => out(ctx).print_i64(i!(a), nl),
                 Op::PrintF { a, prec, nl } => {
-                    io.out().print_f64(f!(a), u32::try_from(prec).ok(), nl)
+                    out(ctx).print_f64(f!(a), u32::try_from(prec).ok(), nl)
                 }
-                Op::PrintS { a, nl } => io.out().print_sil(b!(a), nl),
-                Op::Newline => io.out().newline(),
-                Op::Putc { a } => io.out().putc(i!(a)),
+                Op::PrintS { a, nl } => out(ctx).print_sil(b!(a), nl),
+                Op::Newline => out(ctx).newline(),
+                Op::Putc { a } => out(ctx).putc(i!(a)),
                 Op::Write { a, n } => {
-                    if !mem_write(mem, io, r!(a), i!(n)) {
+                    if unsafe { runtime::mem::vsp_mem_write(ctx, i!(a), i!(n)) } != 0 {
                         trap!(OutOfBounds);
                     }
                 }
-                Op::Getc { d } => r!(d) = io.getc() as u64,
+                // SAFETY: `state` is the live host state; the borrow ends with the op.
+                Op::Getc { d } => r!(d) = unsafe { (*state).io.getc() } as u64,
                 Op::Clock { d } => r!(d) = clock_ns() as u64,
             }
         }
@@ -609,8 +792,8 @@ impl Vm {
 /// Out of line: the flag stays out of the loop's registers (an inline atomic load here cost
 /// the whole loop a factor of two on float kernels, interrupts on or off).
 #[inline(never)]
-fn interrupted(flag: Option<&std::sync::atomic::AtomicU32>) -> bool {
-    flag.is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed) != 0)
+fn interrupted(flag: Option<&AtomicU32>) -> bool {
+    flag.is_some_and(|f| f.load(Ordering::Relaxed) != 0)
 }
 
 // Out-of-line helpers for the heavier ops: they keep the loop small, so the registers go to
@@ -672,75 +855,57 @@ fn sil_int(f: SilIntFn, x: u8, k: i64) -> u8 {
     }
 }
 
+/// The program's output.
+#[inline(always)]
+fn out<'a>(ctx: *mut VmCtx) -> &'a mut runtime::Output {
+    // SAFETY: the engine points `ctx.out` at the instance's boxed `Output` before a run and
+    // keeps it alive; every borrow made here ends within the op that made it.
+    unsafe { &mut *(*ctx).out }
+}
+
+/// The host address of the `n` bytes at `[base + off]` (wrapping), if they lie in memory
+/// (the rule of `runtime::mem::range`, with the offset folded in).
+#[inline(always)]
+fn mem_at(ctx: *mut VmCtx, base: u64, off: i32, n: u64) -> Option<*mut u8> {
+    // SAFETY: `ctx` is the live context; its memory fields are read, not borrowed.
+    let (mem, size) = unsafe { ((*ctx).mem_base, (*ctx).mem_size) };
+    let ea = (base as i64).wrapping_add(off as i64);
+    let start = u64::try_from(ea).ok()?;
+    // `start + n` cannot overflow: `start < 2^63` and `n <= 8`.
+    // SAFETY: `start + n <= size`, so the range lies inside the allocation.
+    (start + n <= size).then(|| unsafe { mem.add(start as usize) })
+}
+
 /// A load of kind `k` at `[base + off]`, or `None` if out of bounds.
 #[inline]
-fn load(mem: &Memory, base: u64, off: i32, k: LoadKind) -> Option<u64> {
-    let n = match k {
-        LoadKind::I64 => 8,
-        LoadKind::I32 | LoadKind::U32 => 4,
-        LoadKind::I16 | LoadKind::U16 => 2,
-        LoadKind::I8 | LoadKind::U8 => 1,
-    };
-    let p = mem.range(base, off as i64, n)?;
-    let mut buf = [0u8; 8];
-    buf[..n as usize].copy_from_slice(&mem.bytes[p..p + n as usize]);
-    let raw = u64::from_le_bytes(buf);
-    Some(match k {
-        LoadKind::I64 | LoadKind::U32 | LoadKind::U16 | LoadKind::U8 => raw,
-        LoadKind::I32 => raw as u32 as i32 as i64 as u64,
-        LoadKind::I16 => raw as u16 as i16 as i64 as u64,
-        LoadKind::I8 => raw as u8 as i8 as i64 as u64,
+fn load(ctx: *mut VmCtx, base: u64, off: i32, k: LoadKind) -> Option<u64> {
+    // SAFETY (each read): `mem_at` checked that the `n` bytes read lie inside memory; reads
+    // are unaligned as memory allows any address.
+    Some(unsafe {
+        match k {
+            LoadKind::I64 => (mem_at(ctx, base, off, 8)? as *const u64).read_unaligned(),
+            LoadKind::I32 => {
+                (mem_at(ctx, base, off, 4)? as *const i32).read_unaligned() as i64 as u64
+            }
+            LoadKind::U32 => (mem_at(ctx, base, off, 4)? as *const u32).read_unaligned() as u64,
+            LoadKind::I16 => {
+                (mem_at(ctx, base, off, 2)? as *const i16).read_unaligned() as i64 as u64
+            }
+            LoadKind::U16 => (mem_at(ctx, base, off, 2)? as *const u16).read_unaligned() as u64,
+            LoadKind::I8 => *(mem_at(ctx, base, off, 1)? as *const i8) as i64 as u64,
+            LoadKind::U8 => *mem_at(ctx, base, off, 1)? as u64,
+        }
     })
 }
 
-/// Stores `bytes` at `[base + off]`; false if out of bounds.
+/// Stores the low `N` bytes of `v` at `[base + off]`; false if out of bounds.
 #[inline]
-fn store(mem: &mut Memory, base: u64, off: i32, bytes: &[u8]) -> bool {
-    match mem.range(base, off as i64, bytes.len() as u64) {
+fn store<const N: usize>(ctx: *mut VmCtx, base: u64, off: i32, v: u64) -> bool {
+    match mem_at(ctx, base, off, N as u64) {
         Some(p) => {
-            mem.bytes[p..p + bytes.len()].copy_from_slice(bytes);
-            true
-        }
-        None => false,
-    }
-}
-
-#[inline(never)]
-fn mem_copy(mem: &mut Memory, dst: u64, src: u64, n: i64) -> bool {
-    let Ok(n) = u64::try_from(n) else {
-        return false;
-    };
-    match (mem.range(dst, 0, n), mem.range(src, 0, n)) {
-        (Some(to), Some(from)) => {
-            mem.bytes.copy_within(from..from + n as usize, to);
-            true
-        }
-        _ => false,
-    }
-}
-
-#[inline(never)]
-fn mem_fill(mem: &mut Memory, dst: u64, byte: u8, n: i64) -> bool {
-    let Ok(n) = u64::try_from(n) else {
-        return false;
-    };
-    match mem.range(dst, 0, n) {
-        Some(to) => {
-            mem.bytes[to..to + n as usize].fill(byte);
-            true
-        }
-        None => false,
-    }
-}
-
-#[inline(never)]
-fn mem_write(mem: &Memory, io: &mut Io, a: u64, n: i64) -> bool {
-    let Ok(n) = u64::try_from(n) else {
-        return false;
-    };
-    match mem.range(a, 0, n) {
-        Some(p) => {
-            io.out().write_bytes(&mem.bytes[p..p + n as usize]);
+            // SAFETY: `mem_at` checked that the `N` bytes written lie inside memory; the
+            // source is a local.
+            unsafe { std::ptr::copy_nonoverlapping(v.to_le_bytes().as_ptr(), p, N) };
             true
         }
         None => false,

@@ -4,7 +4,7 @@ mod code;
 mod decode;
 mod exec;
 
-pub use decode::Program;
-#[allow(unused_imports)] // used by the JIT tier once it lands
-pub(crate) use decode::{func_of_handle, handle_of};
-pub use exec::{Completion, Env, HostFn, MAX_DEPTH, Memory, Vm};
+pub(crate) use decode::LoopInfo;
+pub use decode::{DecodeOptions, Program};
+pub(crate) use exec::{ArrayFn, HotCode, TierHooks};
+pub use exec::{Completion, Env, HostFn, MAX_DEPTH, Vm};

@@ -1,10 +1,16 @@
 //! What JIT code calls back into: the runtime helpers (registered by name), and the host side of
 //! `extern func` calls and `getc`, which need the instance's own state.
 
+use super::SharedCode;
 use crate::interp::HostFn;
 use crate::io::Io;
 use runtime::VmCtx;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+/// `VmCtx::trap` value for "a function could not be compiled": unwinds like a trap, but is
+/// reported as an internal error of vsp, never as the program's trap.
+pub(crate) const TRAP_COMPILE_ERROR: u32 = 254;
 
 /// The instance state host callbacks reach through `VmCtx::host`.
 pub(crate) struct HostState {
@@ -14,9 +20,11 @@ pub(crate) struct HostState {
     pub extern_arity: Vec<usize>,
     /// Set when a host function panicked (reported as a trap, never unwound through JIT code).
     pub host_panicked: bool,
-    /// The instance's native code and module, for `vsp_jit_compile`; set for each call.
-    pub native: *mut crate::native::NativeCode,
-    pub module: *const bytecode::Module,
+    /// The instance's native code and module, for `vsp_jit_compile`.
+    pub native: Option<SharedCode>,
+    pub module: Option<Arc<bytecode::Module>>,
+    /// Why the last `TRAP_COMPILE_ERROR` happened.
+    pub compile_error: Option<String>,
 }
 
 /// `vsp_host_call(vmctx, extern_index, args, ret) -> 0 | trap`: runs a host function.
@@ -57,29 +65,41 @@ extern "C" fn host_call(ctx: *mut VmCtx, idx: u32, args: *const u64, ret: *mut u
     }
 }
 
-/// `vsp_jit_compile(vmctx, index) -> entry`: compiles function `index` (reached by `calli`
-/// before anything compiled it) and returns its table entry; null, with a trap set, if that
-/// fails.
+/// `vsp_jit_compile(vmctx, index) -> entry`: compiles function `index`, reached by a call
+/// before anything compiled it, and returns its table entry; null, with the trap word set to
+/// `TRAP_COMPILE_ERROR`, if that fails.
 extern "C" fn jit_compile(ctx: *mut VmCtx, index: i64) -> *const u8 {
-    // SAFETY: as in `host_call`; `native` and `module` were set by the instance for this call
-    // and it holds no other reference to them until the call returns. Compiling adds code to
-    // the JIT module without moving existing code or the table (its length is fixed).
-    let (ctx, code, module) = unsafe {
-        let state = &mut *((*ctx).host as *mut HostState);
-        (&mut *ctx, &mut *state.native, &*state.module)
+    // SAFETY: as in `host_call`. Compiling adds code to the JIT module without moving existing
+    // code or the table the context points at (only a redefinition replaces it, and none runs
+    // during a call).
+    let (ctx, state) = unsafe {
+        let host = (*ctx).host as *mut HostState;
+        (&mut *ctx, &mut *host)
     };
     let i = index as usize;
-    // A panic must not unwind through JIT frames (it would abort): report it as a trap.
-    let compiled = std::panic::catch_unwind(AssertUnwindSafe(|| code.ensure(module, i)));
-    match compiled {
-        Ok(Ok(())) => code.table[i],
-        _ => {
-            ctx.bt_len = 0;
-            ctx.bt_total = 0;
-            ctx.trap = runtime::TrapCode::Unreachable as u32;
-            std::ptr::null()
-        }
-    }
+    // A panic must not unwind through JIT frames (it would abort): report it as an error.
+    let compiled = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let (Some(code), Some(module)) = (&state.native, &state.module) else {
+            return Err("no native code to compile into".to_string());
+        };
+        let mut guard = code.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(code) = guard.as_mut() else {
+            return Err("no native code to compile into".to_string());
+        };
+        code.ensure(module, i).map_err(|e| e.to_string())?;
+        Ok(code.entry(i))
+    }));
+    let error = match compiled {
+        Ok(Ok(entry)) if !entry.is_null() => return entry,
+        Ok(Ok(_)) => format!("function {i} has no code after compiling it"),
+        Ok(Err(e)) => e,
+        Err(_) => "the compiler panicked".to_string(),
+    };
+    state.compile_error = Some(error);
+    ctx.bt_len = 0;
+    ctx.bt_total = 0;
+    ctx.trap = TRAP_COMPILE_ERROR;
+    std::ptr::null()
 }
 
 /// `vsp_getc(vmctx)`: reads through the instance's `Io` (so tests and embedders can feed input).

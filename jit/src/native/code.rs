@@ -1,0 +1,432 @@
+//! The native tier's code: compiles functions (and OSR entries) into a `JITModule` and keeps the
+//! table of entry points every call goes through, so a function can be compiled later,
+//! recompiled or redefined by swapping one pointer, without touching its callers.
+
+use super::host::symbols;
+use bytecode::Module as BcModule;
+use codegen::{CallMode, CodegenError, Config, ExternMode, ModuleEnv};
+use cranelift_codegen::Context;
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::FunctionBuilderContext;
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{FuncId, Linkage, Module, default_libcall_names};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::time::{Duration, Instant};
+
+/// Where each function's code is, shared with running code and (in the tiered engine) with
+/// the interpreter, which reads it without taking any lock: entries are published atomically,
+/// once finalized.
+pub(crate) struct CodeTable {
+    /// Body entry of each function (tail convention); null until compiled. `VmCtx::funcs`
+    /// points here (`AtomicPtr<u8>` has the layout of a pointer).
+    pub entries: Box<[AtomicPtr<u8>]>,
+    /// Array trampoline of each function (`ArrayFn`), for calls from the host and the
+    /// interpreter; published after the entry, so non-null means callable.
+    pub trampolines: Box<[AtomicPtr<u8>]>,
+    /// Signature id of each function: `VmCtx::func_sigs` points here.
+    pub sig_ids: Box<[u32]>,
+}
+
+impl CodeTable {
+    /// An empty table (nothing compiled) for `bc`'s functions.
+    pub fn new(bc: &BcModule, sigs: &mut codegen::SigInterner) -> CodeTable {
+        let null = || (0..bc.funcs.len()).map(|_| AtomicPtr::new(std::ptr::null_mut()));
+        CodeTable {
+            entries: null().collect(),
+            trampolines: null().collect(),
+            sig_ids: bc
+                .funcs
+                .iter()
+                .map(|f| sigs.intern(&f.param_types(), f.ret))
+                .collect(),
+        }
+    }
+
+    /// This table resized for `bc` (after a redefinition), keeping the entries of `keep`.
+    fn resized(&self, bc: &BcModule, sigs: &mut codegen::SigInterner, keep: &[bool]) -> CodeTable {
+        let t = CodeTable::new(bc, sigs);
+        for (i, k) in keep.iter().enumerate().take(bc.funcs.len()) {
+            if *k {
+                t.entries[i].store(self.entries[i].load(Ordering::Relaxed), Ordering::Relaxed);
+                t.trampolines[i].store(
+                    self.trampolines[i].load(Ordering::Relaxed),
+                    Ordering::Relaxed,
+                );
+            }
+        }
+        t
+    }
+
+    pub fn trampoline(&self, i: usize) -> *const u8 {
+        self.trampolines
+            .get(i)
+            .map_or(std::ptr::null_mut(), |p| p.load(Ordering::Acquire))
+    }
+
+    fn publish(&self, i: usize, entry: *const u8, trampoline: *const u8) {
+        self.entries[i].store(entry as *mut u8, Ordering::Release);
+        self.trampolines[i].store(trampoline as *mut u8, Ordering::Release);
+    }
+
+    /// Points a VM context at this table.
+    pub fn install(&self, vmctx: &mut runtime::VmCtx) {
+        vmctx.funcs = self.entries.as_ptr() as *const *const u8;
+        vmctx.func_sigs = self.sig_ids.as_ptr();
+        vmctx.num_funcs = self.entries.len() as u64;
+    }
+}
+
+/// Compile statistics of one function.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FuncStats {
+    pub name: String,
+    pub compile_time: Duration,
+    /// Machine code bytes of the body (without its trampoline).
+    pub code_size: usize,
+    /// How many times it has been compiled (redefinitions count).
+    pub compiles: u32,
+}
+
+pub(crate) struct NativeCode {
+    /// Always `Some` until drop, which frees its code memory.
+    module: Option<JITModule>,
+    env: ModuleEnv,
+    ctx: Context,
+    fctx: FunctionBuilderContext,
+    /// Replaced (not changed in place) when a redefinition changes the function count, so a
+    /// reader holding the old one never sees it resized.
+    pub table: Arc<CodeTable>,
+    pub stats: Vec<FuncStats>,
+    generation: u32,
+    /// Compile one function at a time (the tiered engine: direct calls check their entry);
+    /// otherwise a function is compiled with everything it reaches directly.
+    one_at_a_time: bool,
+    osr_count: u32,
+}
+
+// SAFETY: the JIT module (raw pointers to its own code memory) has no thread affinity; every
+// use goes through `&mut NativeCode`, which the tiered engine keeps behind a mutex.
+unsafe impl Send for NativeCode {}
+
+/// Builds the host ISA with the requested optimisation level (`0`, `1`, `2`).
+fn host_isa(
+    opt_level: u8,
+) -> Result<std::sync::Arc<dyn cranelift_codegen::isa::TargetIsa>, String> {
+    let mut flags = settings::builder();
+    let level = match opt_level {
+        0 => "none",
+        1 => "speed",
+        _ => "speed_and_size",
+    };
+    flags.set("opt_level", level).map_err(|e| e.to_string())?;
+    // The JIT's code is not position independent (cranelift-jit requires that).
+    flags.set("is_pic", "false").map_err(|e| e.to_string())?;
+    // x64 `return_call` relies on frame pointers; they also make native stacks walkable by
+    // profilers.
+    flags
+        .set("preserve_frame_pointers", "true")
+        .map_err(|e| e.to_string())?;
+    flags
+        .set(
+            "enable_verifier",
+            if cfg!(debug_assertions) {
+                "true"
+            } else {
+                "false"
+            },
+        )
+        .map_err(|e| e.to_string())?;
+    let isa = cranelift_native::builder().map_err(|e| e.to_string())?;
+    isa.finish(settings::Flags::new(flags))
+        .map_err(|e| e.to_string())
+}
+
+impl NativeCode {
+    /// Prepares a verified module for native code: every function is declared and gets a
+    /// table slot, but only `eager` compiles them all now; otherwise a function is compiled
+    /// (with everything it calls directly or takes a handle of) the first time it is needed.
+    pub fn new(
+        bc: &BcModule,
+        opt_level: u8,
+        interrupts: bool,
+        eager: bool,
+    ) -> Result<NativeCode, CodegenError> {
+        let mut nc = NativeCode::with_options(bc, opt_level, interrupts, false)?;
+        if eager {
+            let all: Vec<usize> = (0..bc.funcs.len()).collect();
+            nc.define(bc, &all)?;
+        }
+        Ok(nc)
+    }
+
+    /// For the tiered engine: nothing compiled yet, and every function compiled on its own
+    /// (`ensure` does not pull in callees; a call to one without code compiles it then).
+    /// `table` (made with `sigs`) is the one the interpreter already reads.
+    pub fn for_tiering(
+        bc: &BcModule,
+        opt_level: u8,
+        interrupts: bool,
+        table: Arc<CodeTable>,
+        sigs: codegen::SigInterner,
+    ) -> Result<NativeCode, CodegenError> {
+        let mut nc = NativeCode::with_options(bc, opt_level, interrupts, true)?;
+        nc.table = table;
+        nc.env.sigs = sigs;
+        Ok(nc)
+    }
+
+    /// The signature ids calli compares (a tiered engine's table must use the same).
+    pub fn env_sigs(&self) -> codegen::SigInterner {
+        self.env.sigs.clone()
+    }
+
+    /// Counts redefinitions: code compiled for an older module must not be published.
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    fn with_options(
+        bc: &BcModule,
+        opt_level: u8,
+        interrupts: bool,
+        one_at_a_time: bool,
+    ) -> Result<NativeCode, CodegenError> {
+        let isa = host_isa(opt_level).map_err(|message| CodegenError::Cranelift {
+            func: "<isa>".into(),
+            message,
+        })?;
+        let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
+        for (name, ptr) in symbols() {
+            builder.symbol(name, ptr);
+        }
+        let mut module = JITModule::new(builder);
+        let cfg = Config {
+            calls: CallMode::Table,
+            externs: ExternMode::Host,
+            interrupts,
+            lazy_direct_calls: one_at_a_time,
+        };
+        let mut env = ModuleEnv::declare(
+            &mut module,
+            bc,
+            cfg,
+            &|i| format!("f{i}.g0"),
+            Linkage::Local,
+        )?;
+        let table = Arc::new(CodeTable::new(bc, &mut env.sigs));
+        Ok(NativeCode {
+            ctx: module.make_context(),
+            module: Some(module),
+            env,
+            fctx: FunctionBuilderContext::new(),
+            table,
+            stats: bc
+                .funcs
+                .iter()
+                .map(|f| FuncStats {
+                    name: f.name.clone(),
+                    ..FuncStats::default()
+                })
+                .collect(),
+            generation: 0,
+            one_at_a_time,
+            osr_count: 0,
+        })
+    }
+
+    pub fn is_compiled(&self, i: usize) -> bool {
+        self.table
+            .entries
+            .get(i)
+            .is_some_and(|p| !p.load(Ordering::Relaxed).is_null())
+    }
+
+    /// Compiles function `i` if it is not yet; unless compiling one at a time, with every
+    /// not-yet-compiled function reachable from it by direct calls and `fref` (so direct
+    /// calls never meet an empty table slot).
+    pub fn ensure(&mut self, bc: &BcModule, i: usize) -> Result<(), CodegenError> {
+        if self.is_compiled(i) {
+            return Ok(());
+        }
+        let todo = if self.one_at_a_time {
+            vec![i]
+        } else {
+            self.uncompiled_closure(bc, &[i])
+        };
+        self.define(bc, &todo)
+    }
+
+    /// The body entry of function `i` (null if not compiled).
+    pub fn entry(&self, i: usize) -> *const u8 {
+        self.table
+            .entries
+            .get(i)
+            .map_or(std::ptr::null_mut(), |p| p.load(Ordering::Acquire))
+    }
+
+    /// Compiles an on-stack-replacement entry into function `func` at the loop header that
+    /// starts at instruction `header`, and returns its array trampoline (`ArrayFn`, taking the
+    /// interpreter's frame as its argument array).
+    pub fn compile_osr(
+        &mut self,
+        bc: &BcModule,
+        func: usize,
+        header: u32,
+    ) -> Result<*const u8, CodegenError> {
+        self.osr_count += 1;
+        let n = self.osr_count;
+        let NativeCode {
+            module,
+            env,
+            ctx,
+            fctx,
+            stats,
+            ..
+        } = self;
+        let module = module.as_mut().expect("module lives until drop");
+        let start = Instant::now();
+        let f = &bc.funcs[func];
+        let sig = codegen::osr_signature(module, f.ret);
+        let id = module.declare_function(&format!("osr{n}.f{func}"), Linkage::Local, &sig)?;
+        codegen::translate_osr_entry(module, bc, env, func, header, ctx, fctx)?;
+        module
+            .define_function(id, ctx)
+            .map_err(|e| CodegenError::Cranelift {
+                func: f.name.clone(),
+                message: format!("{e:?}"),
+            })?;
+        let tsig = codegen::array_signature(module);
+        let tid = module.declare_function(&format!("osr{n}.t{func}"), Linkage::Local, &tsig)?;
+        codegen::build_osr_trampoline(module, bc, func, id, ctx, fctx)?;
+        module.define_function(tid, ctx)?;
+        module.finalize_definitions()?;
+        stats[func].compile_time += start.elapsed();
+        Ok(module.get_finalized_function(tid))
+    }
+
+    /// `roots` plus every function reachable from them that has no code yet.
+    fn uncompiled_closure(&self, bc: &BcModule, roots: &[usize]) -> Vec<usize> {
+        let mut seen = vec![false; bc.funcs.len()];
+        let mut out = Vec::new();
+        let mut stack: Vec<usize> = roots.to_vec();
+        while let Some(f) = stack.pop() {
+            if std::mem::replace(&mut seen[f], true) {
+                continue;
+            }
+            out.push(f);
+            for next in bc.funcs[f].func_edges() {
+                let n = next.0 as usize;
+                if !seen[n] && !self.is_compiled(n) {
+                    stack.push(n);
+                }
+            }
+        }
+        out
+    }
+
+    /// (Re)compiles functions `which` of `bc` (the whole, updated module) under fresh names,
+    /// then swaps their table entries: callers compiled earlier call through the table and see
+    /// the new code at their next call. With one-at-a-time compilation (tiered), replaced
+    /// functions start cold again: they lose their code and are compiled when next hot.
+    pub fn recompile(&mut self, bc: &BcModule, which: &[usize]) -> Result<(), CodegenError> {
+        self.generation += 1;
+        let g = self.generation;
+        self.stats.resize(bc.funcs.len(), FuncStats::default());
+        self.env
+            .body_ids
+            .resize(bc.funcs.len(), FuncId::from_u32(0));
+        let module = self.module.as_mut().expect("module lives until drop");
+        for &i in which {
+            let f = &bc.funcs[i];
+            let sig = codegen::body_signature(module, &f.param_types(), f.ret);
+            self.env.body_ids[i] =
+                module.declare_function(&format!("f{i}.g{g}"), Linkage::Local, &sig)?;
+            self.stats[i].name = f.name.clone();
+        }
+        // Functions never compiled stay that way (they compile, new body and all, when first
+        // needed); compiled ones are replaced, with anything new they now reach.
+        let compiled: Vec<usize> = which
+            .iter()
+            .copied()
+            .filter(|&i| self.is_compiled(i))
+            .collect();
+        let keep: Vec<bool> = (0..bc.funcs.len())
+            .map(|i| self.is_compiled(i) && !which.contains(&i))
+            .collect();
+        self.table = Arc::new(self.table.resized(bc, &mut self.env.sigs, &keep));
+        let todo = if self.one_at_a_time {
+            Vec::new()
+        } else {
+            self.uncompiled_closure(bc, &compiled)
+        };
+        self.define(bc, &todo)
+    }
+
+    fn define(&mut self, bc: &BcModule, which: &[usize]) -> Result<(), CodegenError> {
+        let g = self.generation;
+        let mut tramp_ids = Vec::with_capacity(which.len());
+        let NativeCode {
+            module,
+            env,
+            ctx,
+            fctx,
+            stats,
+            ..
+        } = self;
+        let module = module.as_mut().expect("module lives until drop");
+        for &i in which {
+            let start = Instant::now();
+            codegen::translate_function(module, bc, env, i, ctx, fctx)?;
+            module
+                .define_function(env.body_ids[i], ctx)
+                .map_err(|e| CodegenError::Cranelift {
+                    func: bc.funcs[i].name.clone(),
+                    message: format!("{e:?}"),
+                })?;
+            let size = ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
+            let tsig = codegen::array_signature(module);
+            let tid = module.declare_function(&format!("t{i}.g{g}"), Linkage::Local, &tsig)?;
+            codegen::build_array_trampoline(module, bc, env, i, ctx, fctx)?;
+            module.define_function(tid, ctx)?;
+            tramp_ids.push(tid);
+            let st = &mut stats[i];
+            st.compile_time += start.elapsed();
+            st.code_size = size;
+            st.compiles += 1;
+        }
+        module.finalize_definitions()?;
+        for (&i, tid) in which.iter().zip(tramp_ids) {
+            let entry = module.get_finalized_function(self.env.body_ids[i]);
+            self.table
+                .publish(i, entry, module.get_finalized_function(tid));
+        }
+        Ok(())
+    }
+
+    /// The Cranelift IR of function `index`, as `vsp build --emit clif` and `:clif` show it.
+    pub fn clif(&mut self, bc: &BcModule, index: usize) -> Result<String, CodegenError> {
+        let NativeCode {
+            module,
+            env,
+            ctx,
+            fctx,
+            ..
+        } = self;
+        let module = module.as_mut().expect("module lives until drop");
+        codegen::translate_function(module, bc, env, index, ctx, fctx)?;
+        let text = ctx.func.display().to_string();
+        module.clear_context(ctx);
+        Ok(text)
+    }
+}
+
+impl Drop for NativeCode {
+    fn drop(&mut self) {
+        if let Some(m) = self.module.take() {
+            // SAFETY: the table and trampolines point into this module's memory; they are
+            // dropped with `self`, and no call is running (calls borrow the instance mutably).
+            unsafe { m.free_memory() };
+        }
+    }
+}
