@@ -114,6 +114,28 @@ fn several_kinds_share_a_stem() {
 }
 
 #[test]
+fn missing_output_directories_are_made() {
+    let d = work("mkdir");
+    write(&d, "lib.sil", LIB);
+    write(&d, "prog.sil", PROG);
+    let o = build(
+        &d,
+        &["lib.sil", "--emit", "obj,header,runtime", "-o", "lib/t"],
+    );
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    for f in ["lib/t.o", "lib/t.h", "lib/t.a"] {
+        assert!(d.join(f).is_file(), "no {f}");
+    }
+    let o = build(&d, &["prog.sil", "-o", "out/deeper/prog"]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let run = Command::new(d.join("out/deeper/prog"))
+        .args(["4", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "1\n2\n");
+}
+
+#[test]
 fn one_kind_writes_exactly_the_output_named() {
     let d = work("single");
     write(&d, "lib.sil", LIB);
@@ -159,15 +181,16 @@ fn exit_statuses() {
         (&["lib.sil"], 65, "no `main` function"),
         (&["ext.sil"], 65, "extern `f`"),
         (&["clash.sil", "--emit", "obj"], 65, "`vsp_flush`"),
+        // An output directory that cannot be made (a file stands in its place).
         (
-            &["prog.sil", "-o", "no/such/dir/prog"],
+            &["prog.sil", "-o", "lib.sil/prog"],
             73,
-            "does not exist",
+            "cannot write `lib.sil/prog`",
         ),
         (
-            &["prog.sil", "--emit", "obj,header", "-o", "nodir/p"],
+            &["prog.sil", "--emit", "obj,header", "-o", "lib.sil/sub/p"],
             73,
-            "does not exist",
+            "cannot write",
         ),
     ];
     for (args, want, text) in cases {
