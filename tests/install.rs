@@ -81,3 +81,52 @@ fn installed_vsp_builds_executables_without_the_source_tree() {
         assert!(empty.join(f).is_file(), "no {f}");
     }
 }
+
+/// After `rustup target add aarch64-unknown-linux-gnu`, rebuilding vsp must build the aarch64
+/// runtime: the `aot` build script tells cargo to rerun when the toolchain's list of installed
+/// components changes. This reads what the script told cargo in the build that made this test.
+#[test]
+fn runtime_build_script_reruns_when_a_target_is_installed() {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .expect("run rustc");
+    let rustlib =
+        PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim()).join("lib/rustlib");
+    let components = rustlib.join("components");
+    let watched = if components.is_file() {
+        components
+    } else {
+        rustlib
+    };
+    // CARGO_TARGET_TMPDIR is `<target>/tmp`; the build scripts' outputs are under
+    // `<target>/<profile>/build/aot-*/output`. The newest one belongs to this build.
+    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let mut outputs: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
+    for profile in std::fs::read_dir(&target).unwrap().flatten() {
+        let Ok(builds) = std::fs::read_dir(profile.path().join("build")) else {
+            continue;
+        };
+        for b in builds.flatten() {
+            let output = b.path().join("output");
+            if b.file_name().to_string_lossy().starts_with("aot-")
+                && let Ok(m) = output.metadata()
+            {
+                outputs.push((m.modified().unwrap(), output));
+            }
+        }
+    }
+    outputs.sort();
+    let (_, newest) = outputs.last().expect("the aot build script's output");
+    let text = std::fs::read_to_string(newest).unwrap();
+    let want = format!("cargo:rerun-if-changed={}", watched.display());
+    assert!(
+        text.lines().any(|l| l == want),
+        "{} does not contain {want:?}:\n{text}",
+        newest.display()
+    );
+}
