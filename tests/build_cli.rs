@@ -329,3 +329,36 @@ fn deep_recursion_fits_and_unbounded_recursion_traps() {
         stderr(&exe)
     );
 }
+
+#[test]
+fn version_lists_the_targets_this_binary_can_build_for() {
+    let d = work("version");
+    write(&d, "lib.sil", LIB);
+    let out = Command::new(vsp()).arg("--version").output().unwrap();
+    assert_eq!(status(&out), 0);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some(concat!("vsp ", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    for triple in ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("target {triple}: ")))
+            .unwrap_or_else(|| panic!("no line for {triple}:\n{text}"));
+        // What --version claims is what `vsp build` can do: write that target's runtime.
+        let built = build(
+            &d,
+            &[
+                "lib.sil", "--emit", "runtime", "--target", triple, "-o", "rt.a",
+            ],
+        );
+        let can = status(&built) == 0;
+        assert_eq!(line.contains(": yes"), can, "{line}\n{}", stderr(&built));
+        if !can {
+            assert!(line.contains("rustup target add"), "{line}");
+        }
+    }
+}
