@@ -1,4 +1,4 @@
-//! `vsp build` on the command line: what each `--emit` writes and where, exit statuses (SPEC §6), and executables' argument handling, traps and stack.
+//! `vsp build` on the command line: what each `--emit` writes and where, exit statuses (docs/reference/command-line.md), and executables' argument handling, traps and stack.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,4 +1,4 @@
-//! `vsp` is one self-contained binary (SPEC §6): installed into an empty prefix, it builds an executable in an empty directory with nothing but the system C compiler. Slow (a release build), so it runs only with `CI=true` or `VSP_SLOW_TESTS=1`.
+//! `vsp` is one self-contained binary (docs/reference/command-line.md): installed into an empty prefix, it builds an executable in an empty directory with nothing but the system C compiler. Slow (a release build), so it runs only with `CI=true` or `VSP_SLOW_TESTS=1`.
 
 use std::path::PathBuf;
 use std::process::Command;

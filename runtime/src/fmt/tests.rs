@@ -1,4 +1,4 @@
-//! Formatting tests: the SPEC §3.5 examples, buffer bounds, and agreement with glibc's printf.
+//! Formatting tests: the docs/reference/instructions.md#input-and-output examples, buffer bounds, and agreement with glibc's printf.
 
 use super::*;
 use core::ffi::{c_char, c_int};
