@@ -39,6 +39,15 @@ fn installed_vsp_builds_executables_without_the_source_tree() {
     );
     let vsp = prefix.join("bin/vsp");
     assert!(vsp.is_file(), "no {}", vsp.display());
+    // The installed binary says what it can build for; this machine is always among them.
+    let version = Command::new(&vsp).arg("--version").output().unwrap();
+    let version = String::from_utf8_lossy(&version.stdout).into_owned();
+    assert!(
+        version
+            .lines()
+            .any(|l| l.starts_with("target ") && l.contains(": yes, this machine")),
+        "{version}"
+    );
 
     std::fs::copy(
         common::root().join("examples/fib.sil"),
