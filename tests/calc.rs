@@ -138,3 +138,13 @@ fn the_tutorial_shows_what_calc_emits() {
         "docs/frontend-tutorial.md is out of date"
     );
 }
+
+#[test]
+fn variables_named_like_vsp_words_still_make_valid_text() {
+    // `nan`, `inf` and the type names are reserved in .sil text, not in calc.
+    let src = "fn f(nan: int) -> int {\n    let sil = nan + 1;\n    let sil = sil * 2;\n    return sil;\n}\n";
+    let module = compile(src, "words").unwrap_or_else(|e| panic!("{e}"));
+    let text = bytecode::print(&module);
+    let back = bytecode::parse(&text, "words").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    bytecode::verify(&back).unwrap();
+}

@@ -17,10 +17,11 @@ pub(crate) fn compile(funcs: &[Function], name: &str) -> Result<bytecode::Module
                 format!("`{}` is already defined", f.name),
             ));
         }
-        let params: Vec<(&str, Type)> = f
-            .params
+        let names: Vec<String> = f.params.iter().map(|(n, _)| reg_name(n)).collect();
+        let params: Vec<(&str, Type)> = names
             .iter()
-            .map(|(n, t)| (n.as_str(), vsp_type(*t)))
+            .zip(&f.params)
+            .map(|(n, (_, t))| (n.as_str(), vsp_type(*t)))
             .collect();
         let id = mb.declare_func(f.name.as_str(), &params, f.ret.map(vsp_type));
         let sig = Sig {
@@ -91,6 +92,20 @@ fn vsp_type(t: Ty) -> Type {
     }
 }
 
+/// The vsp register for a calc variable: its own name, except for the words vsp reserves
+/// (`inf`, `nan` and the type names, which would read as literals or types in `.sil` text);
+/// those get a `$`, which calc names cannot contain, so no two variables meet.
+fn reg_name(name: &str) -> String {
+    let reserved = ["inf", "nan", "i64", "f64", "sil"]
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case(name));
+    if reserved {
+        format!("{name}$")
+    } else {
+        name.to_string()
+    }
+}
+
 /// Whether every path through `body` ends in `return` (so nothing runs off its end).
 fn always_returns(body: &[Stmt]) -> bool {
     body.iter().any(|s| match s {
@@ -144,9 +159,9 @@ impl FuncGen<'_, '_> {
                 let n = self.names_used.entry(name.clone()).or_insert(0);
                 *n += 1;
                 let reg_name = if *n == 1 {
-                    name.clone()
+                    reg_name(name)
                 } else {
-                    format!("{name}.{n}")
+                    format!("{}.{n}", reg_name(name))
                 };
                 let reg = self.f.reg(reg_name, vsp_type(ty));
                 self.f.mov(reg, value);
