@@ -29,6 +29,7 @@ fn main() {
         );
     }
     println!("cargo:rerun-if-env-changed=VSP_SKIP_RUNTIME");
+    watch_installed_targets();
     for target in TARGETS {
         let dest = out_dir.join(format!("libvsprt-{target}.a"));
         let built = if env::var_os("VSP_SKIP_RUNTIME").is_some() {
@@ -43,6 +44,28 @@ fn main() {
                 std::fs::write(&dest, b"").expect("write an empty runtime archive");
             }
         }
+    }
+}
+
+/// Makes cargo rerun this script when a Rust target is added or removed, so that after
+/// `rustup target add aarch64-unknown-linux-gnu` a plain rebuild of vsp picks the runtime up.
+/// rustup records every installed component, targets included, in the toolchain's
+/// `lib/rustlib/components`, rewriting it on each `target add` or `remove`; a toolchain not
+/// managed by rustup has no such file, and then the `lib/rustlib` directory (which gains a
+/// directory per target) stands in. A path that does not exist would make cargo rerun the
+/// script on every build, so only an existing one is named.
+fn watch_installed_targets() {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let Ok(out) = Command::new(&rustc).args(["--print", "sysroot"]).output() else {
+        return;
+    };
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let rustlib = sysroot.join("lib/rustlib");
+    let components = rustlib.join("components");
+    if components.is_file() {
+        println!("cargo:rerun-if-changed={}", components.display());
+    } else if rustlib.is_dir() {
+        println!("cargo:rerun-if-changed={}", rustlib.display());
     }
 }
 

@@ -125,18 +125,15 @@ pub(crate) fn build(args: &BuildArgs) -> Result<i32, CliError> {
     if wants(Emit::Exe) || wants(Emit::Runtime) {
         target.runtime_archive().map_err(|e| cli_error(name, e))?;
     }
+    // Like `cc -o` with a directory that is not there yet, but friendlier: an output stem such
+    // as `build/lib` makes its directory, so a C project can point several outputs there.
     for &k in &emits {
         let path = output_path(args, &emits, k);
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-            && !dir.is_dir()
-        {
-            return Err(CliError::CantWrite {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|err| CliError::CantWrite {
                 path: path.display().to_string(),
-                err: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    format!("directory `{}` does not exist", dir.display()),
-                ),
-            });
+                err,
+            })?;
         }
     }
 

@@ -1,4 +1,4 @@
-//! The command line's errors and the exit status each one maps to (SPEC §6).
+//! The command line's errors and the exit status each one maps to (docs/reference/command-line.md).
 
 /// Everything that ends a `vsp` command early.
 #[derive(Debug, thiserror::Error)]

@@ -12,10 +12,39 @@ use run::{EngineKind, RunOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// What `vsp --version` prints after the name: the version, then each target and whether this
+/// binary can build executables for it (the runtime for a target is built into vsp only when
+/// the Rust target was installed at the time vsp was compiled).
+fn version_text() -> &'static str {
+    static TEXT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let host = aot::Target::host().ok();
+        let mut text = env!("CARGO_PKG_VERSION").to_string();
+        for t in aot::Target::ALL {
+            let here = if Some(t) == host {
+                ", this machine"
+            } else {
+                ""
+            };
+            let line = if t.runtime_archive().is_ok() {
+                format!("\ntarget {}: yes{here}", t.triple())
+            } else {
+                format!(
+                    "\ntarget {}: no{here} (run `rustup target add {}`, then rebuild vsp)",
+                    t.triple(),
+                    t.triple()
+                )
+            };
+            text.push_str(&line);
+        }
+        text
+    });
+    &TEXT
+}
+
 #[derive(Parser)]
 #[command(
     name = "vsp",
-    version,
+    version = version_text(),
     about = "A compiler toolchain for the vsp register bytecode"
 )]
 struct Cli {

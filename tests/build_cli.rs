@@ -1,4 +1,4 @@
-//! `vsp build` on the command line: what each `--emit` writes and where, exit statuses (SPEC §6), and executables' argument handling, traps and stack.
+//! `vsp build` on the command line: what each `--emit` writes and where, exit statuses (docs/reference/command-line.md), and executables' argument handling, traps and stack.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -114,6 +114,28 @@ fn several_kinds_share_a_stem() {
 }
 
 #[test]
+fn missing_output_directories_are_made() {
+    let d = work("mkdir");
+    write(&d, "lib.sil", LIB);
+    write(&d, "prog.sil", PROG);
+    let o = build(
+        &d,
+        &["lib.sil", "--emit", "obj,header,runtime", "-o", "lib/t"],
+    );
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    for f in ["lib/t.o", "lib/t.h", "lib/t.a"] {
+        assert!(d.join(f).is_file(), "no {f}");
+    }
+    let o = build(&d, &["prog.sil", "-o", "out/deeper/prog"]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let run = Command::new(d.join("out/deeper/prog"))
+        .args(["4", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "1\n2\n");
+}
+
+#[test]
 fn one_kind_writes_exactly_the_output_named() {
     let d = work("single");
     write(&d, "lib.sil", LIB);
@@ -159,15 +181,16 @@ fn exit_statuses() {
         (&["lib.sil"], 65, "no `main` function"),
         (&["ext.sil"], 65, "extern `f`"),
         (&["clash.sil", "--emit", "obj"], 65, "`vsp_flush`"),
+        // An output directory that cannot be made (a file stands in its place).
         (
-            &["prog.sil", "-o", "no/such/dir/prog"],
+            &["prog.sil", "-o", "lib.sil/prog"],
             73,
-            "does not exist",
+            "cannot write `lib.sil/prog`",
         ),
         (
-            &["prog.sil", "--emit", "obj,header", "-o", "nodir/p"],
+            &["prog.sil", "--emit", "obj,header", "-o", "lib.sil/sub/p"],
             73,
-            "does not exist",
+            "cannot write",
         ),
     ];
     for (args, want, text) in cases {
@@ -305,4 +328,37 @@ fn deep_recursion_fits_and_unbounded_recursion_traps() {
         "{}",
         stderr(&exe)
     );
+}
+
+#[test]
+fn version_lists_the_targets_this_binary_can_build_for() {
+    let d = work("version");
+    write(&d, "lib.sil", LIB);
+    let out = Command::new(vsp()).arg("--version").output().unwrap();
+    assert_eq!(status(&out), 0);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some(concat!("vsp ", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    for triple in ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("target {triple}: ")))
+            .unwrap_or_else(|| panic!("no line for {triple}:\n{text}"));
+        // What --version claims is what `vsp build` can do: write that target's runtime.
+        let built = build(
+            &d,
+            &[
+                "lib.sil", "--emit", "runtime", "--target", triple, "-o", "rt.a",
+            ],
+        );
+        let can = status(&built) == 0;
+        assert_eq!(line.contains(": yes"), can, "{line}\n{}", stderr(&built));
+        if !can {
+            assert!(line.contains("rustup target add"), "{line}");
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! C interop (SPEC §7): objects and headers of two modules plus the runtime archive, linked by the system C compiler into `tests/c/interop.c`, which calls both, provides externs, reads memory and handles traps.
+//! C interop (docs/aot.md): objects and headers of two modules plus the runtime archive, linked by the system C compiler into `tests/c/interop.c`, which calls both, provides externs, reads memory and handles traps.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

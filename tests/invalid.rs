@@ -49,3 +49,38 @@ fn every_invalid_module_is_rejected_at_its_line() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn a_file_that_is_not_utf8_gets_line_column_and_caret() {
+    // Kept out of tests/invalid/, whose files the parser's fuzz tests read as text.
+    let file = common::root().join("tests/encoding/not_utf8.sil");
+    let out = Command::new(vsp())
+        .arg("check")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let name = file.display();
+    let mut lines = stderr.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            format!("{name}:4:12: error: the file is not UTF-8 text (invalid byte 0xE9)").as_str()
+        ),
+        "{stderr}"
+    );
+    let rest: Vec<&str> = lines.collect();
+    assert!(
+        rest.iter().any(|l| l.ends_with("reg caf\u{FFFD}: i64")),
+        "the line is not shown: {stderr}"
+    );
+    let caret = rest.iter().find(|l| l.contains('^')).expect("a caret line");
+    // The caret sits under column 12 of the source line, whatever the gutter's width.
+    let gutter = rest
+        .iter()
+        .find(|l| l.ends_with("reg caf\u{FFFD}: i64"))
+        .and_then(|l| l.find("    reg"))
+        .unwrap();
+    assert_eq!(caret.find('^'), Some(gutter + 11), "{stderr}");
+    assert_eq!(out.status.code(), Some(65));
+}

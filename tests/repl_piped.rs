@@ -707,7 +707,7 @@ fn the_documented_transcript_is_real() {
             .nth(1)
             .unwrap_or_else(|| panic!("docs/repl.md has no {marker}"));
         let code = after.split("```").nth(1).expect("a fenced block");
-        // Drop the info string (` ```sil `).
+        // Drop the info string (` ```text `).
         code.split_once('\n').map_or("", |x| x.1).to_string()
     };
     let input = block("<!-- transcript: input -->");

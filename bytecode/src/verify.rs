@@ -1,4 +1,4 @@
-//! The verifier: checks a module against SPEC §2–§4 before any engine runs or compiles it.
+//! The verifier: checks a module against docs/reference/ before any engine runs or compiles it.
 //!
 //! Modules come from the parser, the binary decoder and the builder API, and none of them is
 //! trusted: every index is range-checked here before it is used, so a hostile module yields
@@ -48,7 +48,7 @@ struct Verifier<'m> {
     errs: Vec<Diagnostic>,
 }
 
-/// `[A-Za-z_][A-Za-z0-9_.$]*`, the identifier of SPEC §2.
+/// `[A-Za-z_][A-Za-z0-9_.$]*`, the identifier of docs/reference/text-format.md.
 fn is_ident(s: &str) -> bool {
     let mut cs = s.chars();
     matches!(cs.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
@@ -397,7 +397,7 @@ impl Verifier<'_> {
         }
     }
 
-    /// SPEC §3.3: no path from the entry may run off the end of the body. A walk over
+    /// docs/reference/instructions.md#control-flow: no path from the entry may run off the end of the body. A walk over
     /// instruction indices; index `body.len()` stands for "past the last instruction".
     fn reachability(&mut self, f: &Function) {
         let n = f.body.len();

@@ -573,7 +573,7 @@ fn hostile_counts_stay_within_a_small_address_space() {
     );
 }
 
-/// SPEC §5: `text → binary → text` reproduces an equivalent module, for every sample program.
+/// docs/silc.md: `text → binary → text` reproduces an equivalent module, for every sample program.
 #[test]
 fn sample_programs_round_trip_through_binary() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests");

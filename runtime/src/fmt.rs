@@ -1,4 +1,4 @@
-//! Number formatting for `print` (SPEC §3.5) into caller buffers, without allocation.
+//! Number formatting for `print` (docs/reference/instructions.md) into caller buffers, without allocation.
 
 use core::fmt::Write;
 
@@ -73,14 +73,120 @@ pub fn format_i64(v: i64, buf: &mut IntBuf) -> &[u8] {
 }
 
 /// An f64 as the shortest decimal that reads back to the same value, never with an exponent
-/// (`0.1`, `3`, `-0`, `1000000000000000000000`), or `NaN`, `inf`, `-inf`.
+/// (`0.1`, `3`, `-0`, `1000000000000000000000`), or `NaN`, `inf`, `-inf`. Where several
+/// decimals of that length read back, the one closest to the exact binary value is printed, and
+/// on a tie the one with an even last digit, as Python's `repr`, JavaScript and Ryu do
+/// (`1e15 + 0.3`, which is exactly `...000.25`, prints `1000000000000000.2`).
 pub fn format_f64(v: f64, buf: &mut FmtBuf) -> &[u8] {
     let mut c = Cursor::new(buf);
-    // core's Display for f64 is exactly this format (shortest round-trip digits, no exponent,
-    // `-0` for negative zero, `NaN`/`inf`/`-inf`); the tests pin it down. The buffer is sized
-    // for the longest output, so the write cannot fail.
-    let _ = write!(c, "{v}");
+    if !v.is_finite() || v == 0.0 {
+        // core's Display gives exactly `NaN`, `inf`, `-inf`, `0` and `-0`.
+        let _ = write!(c, "{v}");
+        return c.into_written();
+    }
+    let d = closest_shortest(v.abs());
+    // The buffer is sized for the longest fixed form, so these writes cannot fail.
+    if v.is_sign_negative() {
+        let _ = c.write_str("-");
+    }
+    let _ = write_fixed(&mut c, &d);
     c.into_written()
+}
+
+/// A positive decimal `0.d1d2d3... * 10^(exp + 1)`: `digits[..len]` are its significant digits
+/// (ASCII) and `exp` is the power of ten of the first one.
+struct Decimal {
+    digits: [u8; 17],
+    len: usize,
+    exp: i32,
+}
+
+/// Room for one f64 in scientific notation (`d.dddddddddddddddde-324` is 23 bytes).
+type SciText = [u8; 32];
+
+/// `v` (finite, positive) with `{:e}` or, given `digits`, `{:.Pe}` with `digits` significant
+/// digits; returns the buffer and the length written.
+fn scientific(v: f64, digits: Option<usize>) -> (SciText, usize) {
+    let mut text = [0u8; 32];
+    let mut c = Cursor::new(&mut text);
+    let _ = match digits {
+        None => write!(c, "{v:e}"),
+        Some(n) => write!(c, "{:.*e}", n.saturating_sub(1), v),
+    };
+    let len = c.len;
+    (text, len)
+}
+
+/// The shortest decimal that reads back to `v` (finite, positive) and, of those, the closest
+/// to it, ties to an even last digit.
+fn closest_shortest(v: f64) -> Decimal {
+    // core's `{:e}` finds the shortest length that reads back, but among the decimals of that
+    // length it may pick one that is not the closest. `{:.Pe}` rounds the exact binary value to
+    // P + 1 digits, ties to even: the closest decimal of that length. It is the answer when it
+    // reads back; otherwise (possible only next to a power of two, where the neighbours below
+    // are closer than those above) no closer one of that length reads back, so core's stands.
+    let (short, short_len) = scientific(v, None);
+    let shortest = parse_scientific(short.get(..short_len).unwrap_or_default());
+    let (near, near_len) = scientific(v, Some(shortest.len));
+    let near = near.get(..near_len).unwrap_or_default();
+    let reads_back = core::str::from_utf8(near)
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .is_some_and(|back| back.to_bits() == v.to_bits());
+    if reads_back {
+        parse_scientific(near)
+    } else {
+        shortest
+    }
+}
+
+/// Reads `d.ddde±x` (as core writes it) into a [`Decimal`]; digits beyond 17 are dropped.
+fn parse_scientific(sci: &[u8]) -> Decimal {
+    let mut d = Decimal {
+        digits: [b'0'; 17],
+        len: 0,
+        exp: 0,
+    };
+    let e_at = sci.iter().position(|&b| b == b'e').unwrap_or(sci.len());
+    let (mantissa, exp) = sci.split_at(e_at);
+    for &b in mantissa.iter().filter(|b| b.is_ascii_digit()) {
+        if let Some(slot) = d.digits.get_mut(d.len) {
+            *slot = b;
+            d.len += 1;
+        }
+    }
+    d.exp = core::str::from_utf8(exp.get(1..).unwrap_or_default())
+        .ok()
+        .and_then(|s| s.parse::<i32>().ok())
+        .unwrap_or(0);
+    d
+}
+
+/// Writes `d` in positional notation: `123000`, `12.3`, `0.00123`.
+fn write_fixed(c: &mut Cursor<'_>, d: &Decimal) -> core::fmt::Result {
+    let digits = d.digits.get(..d.len).unwrap_or_default();
+    let digits = core::str::from_utf8(digits).map_err(|_| core::fmt::Error)?;
+    if d.exp < 0 {
+        c.write_str("0.")?;
+        for _ in 1..d.exp.unsigned_abs() {
+            c.write_str("0")?;
+        }
+        return c.write_str(digits);
+    }
+    // Digits before the point: the first `exp + 1`, padded with zeros if there are fewer.
+    let whole = usize::try_from(d.exp)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
+    let (int_part, frac_part) = digits.split_at_checked(whole).unwrap_or((digits, ""));
+    c.write_str(int_part)?;
+    for _ in digits.len()..whole {
+        c.write_str("0")?;
+    }
+    if !frac_part.is_empty() {
+        c.write_str(".")?;
+        c.write_str(frac_part)?;
+    }
+    Ok(())
 }
 
 /// An f64 with `prec` decimals as C's `%.Pf` (ties in the exact binary value go to even, the sign

@@ -1,4 +1,4 @@
-//! f64 helpers with the exact semantics SPEC §3.1 gives the float instructions, shared by every engine.
+//! f64 helpers with the exact semantics docs/reference/instructions.md gives the float instructions, shared by every engine.
 
 use crate::libm;
 

@@ -1,5 +1,5 @@
 //! Linear memory for compiled code: allocation, `memgrow`, and the bulk operations (`memcopy`,
-//! `memfill`, `write`), each bounds-checked as a whole before any byte changes (SPEC §3.4).
+//! `memfill`, `write`), each bounds-checked as a whole before any byte changes (docs/reference/instructions.md#memory).
 
 use crate::trap::TrapCode;
 use crate::vmctx::VmCtx;

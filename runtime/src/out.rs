@@ -1,4 +1,4 @@
-//! Buffered program output (SPEC §3.5): a fixed buffer flushed to a caller-supplied sink.
+//! Buffered program output (docs/reference/instructions.md#input-and-output): a fixed buffer flushed to a caller-supplied sink.
 
 use crate::fmt::{self, FmtBuf, IntBuf, SilBuf};
 use core::ffi::c_void;

@@ -1,4 +1,4 @@
-//! ByteSil: a complex number in one byte of log-polar form, with every operation of SPEC §1.1.
+//! ByteSil: a complex number in one byte of log-polar form, with every operation of docs/reference/README.md#bytesil.
 
 use crate::math;
 use core::f64::consts::PI;
@@ -199,7 +199,7 @@ fn angle(a: u8) -> f64 {
 }
 
 /// Encodes a complex number: magnitude rounded in the log domain, angle to the nearest π/8,
-/// both halves away from zero, exactly by the formulas of SPEC §1.1.
+/// both halves away from zero, exactly by the formulas of docs/reference/README.md#bytesil.
 pub fn from_complex(re: f64, im: f64) -> u8 {
     let m = math::hypot(re, im);
     // NaN would slip through `m < e^-8` (the comparison is false), so it is tested first.

@@ -1,4 +1,4 @@
-//! Trap codes shared by every engine, with the exact messages of SPEC §4.
+//! Trap codes shared by every engine, with the exact messages of docs/reference/execution.md.
 
 use core::ffi::CStr;
 

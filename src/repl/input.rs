@@ -9,7 +9,7 @@ enum At {
     Comment,
 }
 
-/// Calls `f(byte_index, char, where)` for every character of `text`. Literals follow SPEC §2:
+/// Calls `f(byte_index, char, where)` for every character of `text`. Literals follow docs/reference/text-format.md:
 /// `\` escapes the next character inside quotes, `;` starts a comment that ends at the line.
 fn scan(text: &str, mut f: impl FnMut(usize, char, At)) {
     let mut quote: Option<char> = None;

@@ -1,4 +1,4 @@
-//! `vsp repl`: an interactive session on the embedding API (SPEC §8), at a terminal or piped.
+//! `vsp repl`: an interactive session on the embedding API (docs/reference/embedding.md), at a terminal or piped.
 
 mod input;
 mod session;

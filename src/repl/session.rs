@@ -634,14 +634,9 @@ impl Session {
                 Err(e) => return self.error(&format!("{path}: error: invalid .silc: {e}\n")),
             }
         } else {
-            match String::from_utf8(bytes) {
+            match crate::load::utf8_source(bytes, path) {
                 Ok(t) => t,
-                Err(e) => {
-                    return self.error(&format!(
-                        "{path}: error: the file is not UTF-8 text (invalid byte at offset {})\n",
-                        e.utf8_error().valid_up_to()
-                    ));
-                }
+                Err(rendered) => return self.error(&rendered),
             }
         };
         self.define(&text, path);

@@ -59,7 +59,7 @@ type PthreadT = usize;
 #[repr(C, align(16))]
 struct PthreadAttr([u8; 128]);
 
-/// Stack of the thread a built executable runs `main` on (SPEC §4: 100,000 frames must fit).
+/// Stack of the thread a built executable runs `main` on (docs/reference/execution.md: 100,000 frames must fit).
 const MAIN_STACK: usize = 512 << 20;
 /// Room kept below the stack limit for runtime helpers and the C library.
 const STACK_MARGIN: usize = 256 << 10;

@@ -242,7 +242,7 @@ fn number(word: &str) -> Result<Num, ArgError> {
     })
 }
 
-/// The sign and range rules of SPEC §2: decimal within i64, hex and binary also as 64-bit
+/// The sign and range rules of docs/reference/text-format.md: decimal within i64, hex and binary also as 64-bit
 /// patterns, and `-` of exactly 2^63.
 fn int_value(mag: u128, decimal: bool, neg: bool) -> Option<i64> {
     const MIN_MAG: u128 = 1u128 << 63;

@@ -257,7 +257,7 @@ impl<'a> Cur<'a> {
     }
 }
 
-/// Applies the sign and range rules of SPEC §2 to an integer literal's magnitude.
+/// Applies the sign and range rules of docs/reference/text-format.md to an integer literal's magnitude.
 fn int_value(mag: u128, decimal: bool, neg: bool) -> Option<i64> {
     const MIN_MAG: u128 = 1u128 << 63;
     match (neg, decimal) {

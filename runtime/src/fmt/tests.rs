@@ -1,4 +1,4 @@
-//! Formatting tests: the SPEC §3.5 examples, buffer bounds, and agreement with glibc's printf.
+//! Formatting tests: the docs/reference/instructions.md#input-and-output examples, buffer bounds, and agreement with glibc's printf.
 
 use super::*;
 use core::ffi::{c_char, c_int};
@@ -137,13 +137,73 @@ fn shortest_float_round_trips_and_is_shortest() {
     }
 }
 
+/// The significant digits of a positional decimal, without sign, point or outer zeros.
+fn significant(out: &str) -> String {
+    let digits: String = out.chars().filter(|c| c.is_ascii_digit()).collect();
+    digits.trim_start_matches('0').trim_end_matches('0').into()
+}
+
+/// glibc's `%.Pe` with the fewest digits that read back: the decimal of that length closest to
+/// `v` (glibc rounds the exact binary value, ties to even), as significant digits.
+fn glibc_closest_shortest(v: f64) -> String {
+    let sci = (0..17)
+        .map(|p| c_printf(v, p, c"%.*e"))
+        .find(|s| c_strtod(s).to_bits() == v.to_bits())
+        .unwrap_or_else(|| c_printf(v, 16, c"%.*e"));
+    significant(sci.split('e').next().unwrap_or(""))
+}
+
+#[test]
+fn shortest_float_takes_the_closest_and_ties_to_even() {
+    // 1e15 + 0.3 is exactly 1000000000000000.25: `.2` and `.3` both read back, `.2` is the
+    // even one of the two equally close. Likewise for the value a random program printed.
+    assert_eq!(f(1e15 + 0.3), "1000000000000000.2");
+    assert_eq!(f(-838602994387060.2), "-838602994387060.2");
+    assert_eq!(f(1e15 + 0.7), "1000000000000000.8");
+    let mut s = 23;
+    for _ in 0..20_000 {
+        let v = f64::from_bits(splitmix(&mut s));
+        if !v.is_finite() || v == 0.0 {
+            continue;
+        }
+        assert_eq!(significant(&f(v)), glibc_closest_shortest(v), "{v:e}");
+    }
+    // Large integers with a fraction of .25 or .75 are exact ties at 16 or 17 digits.
+    for k in 0..5_000u64 {
+        let base = (1u64 << 49) + k * 7919;
+        for frac in [0.25, 0.75] {
+            let v = base as f64 + frac;
+            assert_eq!(significant(&f(v)), glibc_closest_shortest(v), "{v:e}");
+        }
+    }
+    // Powers of two are where the closest decimal of the shortest length may not read back.
+    for e in -1074i64..1024 {
+        let bits = if e < -1022 {
+            1u64 << (e + 1074)
+        } else {
+            ((e + 1023) as u64) << 52
+        };
+        let v = f64::from_bits(bits);
+        let out = f(v);
+        assert_eq!(
+            c_strtod(&out).to_bits(),
+            v.to_bits(),
+            "2^{e} printed as {out}"
+        );
+        assert!(
+            significant(&out).len() <= glibc_closest_shortest(v).len(),
+            "2^{e} printed as {out}"
+        );
+    }
+}
+
 #[test]
 fn buffer_is_big_enough_everywhere() {
     let mut s = 5;
     let mut longest = 0;
     let mut check = |v: f64| {
         let a = f(v);
-        assert_eq!(a, format!("{v}"));
+        assert_eq!(c_strtod(&a).to_bits(), v.to_bits(), "{a}");
         let b = fp(v, 17);
         assert_eq!(b, format!("{v:.17}"));
         longest = longest.max(a.len()).max(b.len());
