@@ -132,7 +132,8 @@ pub fn wait_with_timeout(mut child: Child, secs: u64) -> std::io::Result<Output>
 
 // ---- Engines: how each one runs a program ----------------------------------------------------
 //
-// `interp` and `jit` are `vsp run --engine`; `interp(.silc)` assembles first; `aot` builds each
+// `interp`, `jit` and `tiered` are `vsp run --engine` (`tiered(forced)` with every threshold at
+// 1); `interp(.silc)` assembles first; `aot` builds each
 // program into a native executable; `aot-aarch64` cross-builds it and runs it under
 // `qemu-aarch64` (only where qemu and the cross compiler are installed; always in CI).
 
@@ -161,6 +162,24 @@ pub fn engines() -> Vec<Engine> {
         Engine {
             name: "jit",
             command: |f, a, w| run_with("jit")(f, a, w),
+        },
+        // Tiered with its default thresholds: most of the corpus stays interpreted.
+        Engine {
+            name: "tiered",
+            command: |f, a, w| run_with("tiered")(f, a, w),
+        },
+        // Tiered with every threshold at 1, compiling synchronously: every function is
+        // compiled at its first call and every loop entered natively at its first arrival.
+        Engine {
+            name: "tiered(forced)",
+            command: |file, args, _work| {
+                let mut c = Command::new(vsp());
+                c.args(["run", "--engine", "tiered", "--tier-sync"])
+                    .args(["--tier-calls", "1", "--tier-loops", "1"])
+                    .arg(file)
+                    .args(args);
+                Ok(c)
+            },
         },
         // The binary form must run the same: assemble, then interpret the `.silc`.
         Engine {
