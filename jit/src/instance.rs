@@ -719,7 +719,7 @@ impl Instance {
                     // Changed functions (and their callers) lose their code: they start cold.
                     c.recompile(&self.module, which)?;
                 }
-                *tier = Tiering::new(
+                let mut new_tier = Tiering::new(
                     self.module.clone(),
                     &new_prog,
                     code,
@@ -727,6 +727,8 @@ impl Instance {
                     self.config.opt_level,
                     self.config.interruptible,
                 );
+                new_tier.inherit(tier);
+                *tier = new_tier;
                 tier.shared.table.install(&mut self.vmctx);
                 *prog = new_prog;
             }

@@ -3,14 +3,20 @@
 
 use jit::{CallError, Config, EngineKind, Instance, Linker, LoadError, Trap, TrapCode, Value};
 
-const ENGINES: [EngineKind; 2] = [EngineKind::Interp, EngineKind::Jit];
+const ENGINES: [EngineKind; 3] = [EngineKind::Interp, EngineKind::Jit, EngineKind::Tiered];
 
 fn load(engine: EngineKind, src: &str) -> Instance {
     load_with(engine, src, Linker::new())
 }
 
 fn load_with(engine: EngineKind, src: &str, linker: Linker) -> Instance {
-    let config = Config::new().engine(engine).capture_output();
+    // Tiered: a function's first call is interpreted, the next ones native, so the tests see
+    // both tiers and the mixed stacks between them.
+    let config = Config::new()
+        .engine(engine)
+        .capture_output()
+        .tier_thresholds(2, 2)
+        .tier_synchronous(true);
     Instance::from_text(config, src, "test", linker).unwrap_or_else(|e| panic!("{engine:?}: {e}"))
 }
 

@@ -213,6 +213,24 @@ impl Shared {
     }
 }
 
+/// Asks for native code for `hot`: compiles it now (synchronous mode, or if no thread can be
+/// started) or queues it for the background compiler. Code already asked for is not asked again.
+fn request(shared: &Arc<Shared>, worker: &mut Option<Worker>, hot: HotCode) {
+    if !shared.claim(hot) {
+        return;
+    }
+    let synchronous = shared.cfg.synchronous;
+    if worker.is_none() && !synchronous {
+        *worker = Worker::spawn(shared.clone());
+    }
+    match worker {
+        Some(w) if !synchronous => w.send(hot, shared),
+        _ => {
+            shared.compile(hot);
+        }
+    }
+}
+
 /// The tiered engine's state in an instance: counters (the interpreter's alone) and what it
 /// shares with the background compiler.
 pub(crate) struct Tiering {
@@ -291,22 +309,8 @@ impl Tiering {
     /// Runs `f` with the interpreter's hooks.
     pub fn with_hooks<R>(&mut self, f: impl FnOnce(&mut crate::interp::TierHooks) -> R) -> R {
         let shared = self.shared.clone();
-        let synchronous = shared.cfg.synchronous;
         let worker = &mut self.worker;
-        let mut request = |hot: HotCode| {
-            if !shared.claim(hot) {
-                return;
-            }
-            if worker.is_none() && !synchronous {
-                *worker = Worker::spawn(shared.clone());
-            }
-            match worker {
-                Some(w) if !synchronous => w.send(hot, &shared),
-                _ => {
-                    shared.compile(hot);
-                }
-            }
-        };
+        let mut request = |hot: HotCode| request(&shared, worker, hot);
         let was_native = self.entered_native;
         let mut hooks = crate::interp::TierHooks {
             entries: &shared.table.trampolines,
@@ -327,18 +331,32 @@ impl Tiering {
         r
     }
 
-    /// The function's array trampoline if it has native code (counting the call if not).
+    /// The function's array trampoline if it has native code, for a call from the host
+    /// (counted like any other call; null: interpret it).
     pub fn entry_for_host_call(&mut self, func: usize) -> *const u8 {
-        let e = self.shared.table.trampoline(func);
-        if !e.is_null() {
+        let mut e = self.shared.table.trampoline(func);
+        if e.is_null() {
+            let c = &mut self.call_counts[func];
+            *c = c.wrapping_sub(1);
+            if *c == 0 {
+                request(&self.shared, &mut self.worker, HotCode::Func(func as u32));
+                e = self.shared.table.trampoline(func);
+            }
+        }
+        if !e.is_null() && !self.entered_native {
             self.entered_native = true;
+            let since = self.first_call.map(|t| t.elapsed());
+            let mut book = self.shared.book();
+            if book.stats.time_to_first_native.is_none() {
+                book.stats.time_to_first_native = since;
+            }
         }
         e
     }
 
     pub fn stats(&self) -> TierStats {
         let mut s = self.shared.book().stats.clone();
-        s.background_compile_time = self.worker.as_ref().map_or(Duration::ZERO, |w| w.busy());
+        s.background_compile_time += self.worker.as_ref().map_or(Duration::ZERO, |w| w.busy());
         if let Some(code) = self.shared.code().as_ref() {
             s.compiled_on_call = code
                 .stats
@@ -348,6 +366,14 @@ impl Tiering {
                 .collect();
         }
         s
+    }
+
+    /// Keeps the statistics (and the start time) of the tiering this one replaces, after a
+    /// redefinition: they describe the instance, not one version of its module.
+    pub fn inherit(&mut self, old: &Tiering) {
+        self.shared.book().stats = old.stats();
+        self.first_call = old.first_call;
+        self.entered_native = old.entered_native;
     }
 
     /// Waits until the background compiler has nothing left to do (tests, and before a
