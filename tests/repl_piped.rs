@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const ENGINES: [&str; 2] = ["jit", "interp"];
+const ENGINES: [&str; 3] = ["jit", "interp", "tiered"];
 
 struct Out {
     stdout: String,

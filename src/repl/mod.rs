@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub(crate) enum ReplEngine {
     Jit,
     Interp,
+    Tiered,
 }
 
 #[derive(clap::Args)]
@@ -32,6 +33,7 @@ pub(crate) fn repl(args: &ReplArgs) -> Result<i32, CliError> {
     let engine = match args.engine {
         ReplEngine::Jit => jit::EngineKind::Jit,
         ReplEngine::Interp => jit::EngineKind::Interp,
+        ReplEngine::Tiered => jit::EngineKind::Tiered,
     };
     let config = Config::new()
         .engine(engine)
@@ -63,10 +65,7 @@ pub(crate) fn repl(args: &ReplArgs) -> Result<i32, CliError> {
     if interactive {
         let banner = format!(
             "vsp repl ({}, -O{}): `:help` lists the commands, Ctrl-D leaves",
-            match args.engine {
-                ReplEngine::Jit => "jit",
-                ReplEngine::Interp => "interp",
-            },
+            engine.name(),
             args.opt
         );
         terminal::run(&mut session, &banner);
