@@ -75,8 +75,8 @@ pub(crate) struct TierHooks<'a> {
     pub loop_counts: &'a mut [u32],
     /// Asks for native code; may publish it before returning (synchronous mode).
     pub request: &'a mut dyn FnMut(HotCode),
-    /// Set the first time native code runs.
-    pub entered_native: &'a mut bool,
+    /// When native code first ran (set on the first native call or OSR entry).
+    pub first_native: &'a mut Option<std::time::Instant>,
 }
 
 /// Code that crossed its threshold.
@@ -158,14 +158,14 @@ impl Vm {
             Some(t) => self.exec::<true>(prog, env, t, &mut at),
             None => {
                 let mut no_request = |_: HotCode| {};
-                let mut entered = false;
+                let mut first_native = None;
                 let mut none = TierHooks {
                     entries: &[],
                     osr: &[],
                     call_counts: &mut [],
                     loop_counts: &mut [],
                     request: &mut no_request,
-                    entered_native: &mut entered,
+                    first_native: &mut first_native,
                 };
                 self.exec::<false>(prog, env, &mut none, &mut at)
             }
@@ -450,7 +450,9 @@ impl Vm {
         macro_rules! run_native {
             ($entry:expr, $args:expr, $with_current:expr) => {{
                 let mut ret = 0u64;
-                *tier.entered_native = true;
+                if tier.first_native.is_none() {
+                    *tier.first_native = Some(std::time::Instant::now());
+                }
                 // SAFETY: entries and OSR entries are finalized array trampolines (`ArrayFn`)
                 // published by the tiered engine for this program; `ctx` is set up for native
                 // code (table, output, host state, stack limit: the engine runs this loop on

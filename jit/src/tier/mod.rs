@@ -238,7 +238,8 @@ pub(crate) struct Tiering {
     call_counts: Vec<u32>,
     loop_counts: Vec<u32>,
     worker: Option<Worker>,
-    entered_native: bool,
+    /// When native code first ran.
+    first_native: Option<Instant>,
     /// When the first call into the instance started (for `time_to_first_native`).
     first_call: Option<Instant>,
 }
@@ -296,7 +297,7 @@ impl Tiering {
                 }),
             }),
             worker: None,
-            entered_native: false,
+            first_native: None,
             first_call: None,
         }
     }
@@ -311,24 +312,15 @@ impl Tiering {
         let shared = self.shared.clone();
         let worker = &mut self.worker;
         let mut request = |hot: HotCode| request(&shared, worker, hot);
-        let was_native = self.entered_native;
         let mut hooks = crate::interp::TierHooks {
             entries: &shared.table.trampolines,
             osr: &shared.osr,
             call_counts: &mut self.call_counts,
             loop_counts: &mut self.loop_counts,
             request: &mut request,
-            entered_native: &mut self.entered_native,
+            first_native: &mut self.first_native,
         };
-        let r = f(&mut hooks);
-        if !was_native && self.entered_native {
-            let since = self.first_call.map(|t| t.elapsed());
-            let mut book = shared.book();
-            if book.stats.time_to_first_native.is_none() {
-                book.stats.time_to_first_native = since;
-            }
-        }
-        r
+        f(&mut hooks)
     }
 
     /// The function's array trampoline if it has native code, for a call from the host
@@ -343,13 +335,8 @@ impl Tiering {
                 e = self.shared.table.trampoline(func);
             }
         }
-        if !e.is_null() && !self.entered_native {
-            self.entered_native = true;
-            let since = self.first_call.map(|t| t.elapsed());
-            let mut book = self.shared.book();
-            if book.stats.time_to_first_native.is_none() {
-                book.stats.time_to_first_native = since;
-            }
+        if !e.is_null() {
+            self.first_native.get_or_insert_with(Instant::now);
         }
         e
     }
@@ -357,6 +344,9 @@ impl Tiering {
     pub fn stats(&self) -> TierStats {
         let mut s = self.shared.book().stats.clone();
         s.background_compile_time += self.worker.as_ref().map_or(Duration::ZERO, |w| w.busy());
+        if let (Some(start), Some(native)) = (self.first_call, self.first_native) {
+            s.time_to_first_native = Some(native.saturating_duration_since(start));
+        }
         if let Some(code) = self.shared.code().as_ref() {
             s.compiled_on_call = code
                 .stats
@@ -373,7 +363,7 @@ impl Tiering {
     pub fn inherit(&mut self, old: &Tiering) {
         self.shared.book().stats = old.stats();
         self.first_call = old.first_call;
-        self.entered_native = old.entered_native;
+        self.first_native = old.first_native;
     }
 
     /// Waits until the background compiler has nothing left to do (tests, and before a
