@@ -24,13 +24,14 @@ set -euo pipefail
 # reference interpreter finishes within ~30 s on the reference machine (2-core AMD EPYC
 # VM, measured): gcc ≈ 0.45 s fib, 0.7 s sum, 0.55 s mandelbrot, 0.65 s nbody, 0.45 s sieve;
 # the interpreter ≈ 20 s, 4 s, 7 s, 13 s, 11.5 s. A full run takes 8-10 minutes.
-KERNELS=(fib sum mandelbrot nbody sieve)
+KERNELS=(fib sum mandelbrot nbody sieve program)
 declare -A SIZE=(
     [fib]="42"                  # fib(42): 867M calls (as written; gcc makes fewer, see README)
     [sum]="300000000"           # 3e8 loop iterations
     [mandelbrot]="3000"         # 3000 x 3000 grid, <= 50 iterations per point
     [nbody]="5000000"           # 5e6 steps of the 5-body system
     [sieve]="2000000 150"       # primes <= 2e6, sieved 150 times
+    [program]="1000000"         # 400 functions run once, then 1e6 steps of the hot core
 )
 declare -A QUICK_SIZE=(
     [fib]="27"
@@ -38,10 +39,23 @@ declare -A QUICK_SIZE=(
     [mandelbrot]="200"
     [nbody]="20000"
     [sieve]="100000 5"
+    [program]="2000"
+)
+# Short runs: sizes at which the interpreter finishes in well under 10 ms, where a tiered
+# engine must not lose to the plain interpreter (compiling would not pay for itself).
+declare -A SHORT_SIZE=(
+    [fib]="18"
+    [sum]="100000"
+    [mandelbrot]="40"
+    [nbody]="1000"
+    [sieve]="20000 2"
+    [program]="20"
 )
 # Column order of the table; gcc comes first because it is the reference for both the
 # output check and the ratios.
 ENGINES=(gcc interp jit tiered aot luajit lua5.4)
+# tiered1: every threshold at 1, compiling synchronously (every call and loop goes through
+# tier-up and OSR at once): a correctness row, run only with --quick.
 # ---------------------------------------------------------------------------------------
 
 die() { echo "run.sh: $*" >&2; exit 2; }
@@ -64,6 +78,7 @@ while (($#)); do
 done
 # A quick run is a smoke test: one timed run is enough unless --runs says otherwise.
 if [[ -z $RUNS ]]; then if ((QUICK)); then RUNS=1; else RUNS=3; fi; fi
+if ((QUICK)); then ENGINES+=(tiered1); fi
 ((${#SELECTED[@]})) && KERNELS=("${SELECTED[@]}")
 
 # Work from the repository root so that the commands shown in the notes are short and
@@ -157,11 +172,13 @@ engine_cmd() {
         gcc) CMD=("$BUILD/$k.gcc") ;;
         interp) CMD=("$VSP" run --engine interp "bench/sil/$k.sil") ;;
         jit|tiered) CMD=("$VSP" run --engine "$e" -O2 "bench/sil/$k.sil") ;;
+        tiered1) CMD=("$VSP" run --engine tiered --tier-calls 1 --tier-loops 1 --tier-sync -O2 "bench/sil/$k.sil") ;;
         aot)
             if [[ -n ${AOT_NA[$k]:-} ]]; then NA_REASON=${AOT_NA[$k]}; return 1; fi
             CMD=("$BUILD/$k.aot") ;;
         luajit|lua5.4)
             if ! have "$e"; then NA_REASON="$e is not installed"; return 1; fi
+            if [[ ! -f bench/lua/$k.lua ]]; then NA_REASON="no Lua version of this kernel"; return 1; fi
             CMD=("$e" "bench/lua/$k.lua") ;;
     esac
 }
@@ -254,6 +271,8 @@ for k in "${KERNELS[@]}"; do
     done
 done
 
+((QUICK)) || short_runs
+
 # ---- table ----------------------------------------------------------------------------
 is_num() { [[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]]; }
 ratio() {   # ratio SECONDS GCC_SECONDS
@@ -264,17 +283,55 @@ ratio() {   # ratio SECONDS GCC_SECONDS
     fi
 }
 
+best_of() {   # best_of SECONDS SECONDS: the smaller number (n/a if neither is one)
+    if is_num "$1" && is_num "$2"; then
+        awk -v a="$1" -v b="$2" 'BEGIN { print (a < b) ? a : b }'
+    elif is_num "$1"; then echo "$1"
+    elif is_num "$2"; then echo "$2"
+    else echo "n/a"; fi
+}
+
+# Short runs (skipped with --quick): interp, jit and tiered at SHORT_SIZE, best of 20.
+declare -A S
+short_runs() {
+    local k e
+    for k in "${KERNELS[@]}"; do
+        read -r -a ARGS <<<"${SHORT_SIZE[$k]}"
+        echo "== short $k ${ARGS[*]}" >&2
+        for e in interp jit tiered; do
+            local saved=$RUNS
+            RUNS=20
+            if S[$k,$e]=$(best_time "$VSP" run --engine "$e" "bench/sil/$k.sil" "${ARGS[@]}"); then :; else
+                S[$k,$e]=FAIL
+                FAILED=1
+                note "FAIL short $k/$e"
+            fi
+            RUNS=$saved
+        done
+    done
+}
+
+short_table() {
+    local k ms
+    echo "| kernel | args | interp (ms) | jit (ms) | tiered (ms) | tiered/interp |"
+    echo "|---|---|---:|---:|---:|---:|"
+    ms() { is_num "$1" && awk -v s="$1" 'BEGIN { printf "%.1f", s * 1000 }' || echo "$1"; }
+    for k in "${KERNELS[@]}"; do
+        echo "| $k | ${SHORT_SIZE[$k]} | $(ms "${S[$k,interp]}") | $(ms "${S[$k,jit]}") | $(ms "${S[$k,tiered]}") | $(ratio "${S[$k,tiered]}" "${S[$k,interp]}") |"
+    done
+}
+
 table() {
     local e k row
     row="| kernel | args |"
     for e in "${ENGINES[@]}"; do row+=" $e (s) |"; done
     for e in "${ENGINES[@]}"; do [[ $e == gcc ]] || row+=" $e/gcc |"; done
-    row+=" jit compile (ms) |"
+    row+=" tiered/best(interp,jit) | jit compile (ms) |"
     echo "$row"
     row="|---|---|"
     for e in "${ENGINES[@]}"; do row+="---:|"; done
     for e in "${ENGINES[@]}"; do [[ $e == gcc ]] || row+="---:|"; done
-    row+="---:|"
+    row+="---:|---:|"
     echo "$row"
     for k in "${KERNELS[@]}"; do
         if ((QUICK)); then row="| $k | ${QUICK_SIZE[$k]} |"; else row="| $k | ${SIZE[$k]} |"; fi
@@ -282,6 +339,7 @@ table() {
         for e in "${ENGINES[@]}"; do
             [[ $e == gcc ]] || row+=" $(ratio "${T[$k,$e]}" "${T[$k,gcc]}") |"
         done
+        row+=" $(ratio "${T[$k,tiered]}" "$(best_of "${T[$k,interp]}" "${T[$k,jit]}")") |"
         row+=" ${COMPILE_MS[$k]:-n/a} |"
         echo "$row"
     done
@@ -303,6 +361,13 @@ version() { "$@" 2>&1 | head -n 1 || true; }
     echo "- every engine's stdout was compared byte for byte with gcc's; \`FAIL\` = wrong output or crash, \`n/a\` = engine not available"
     echo
     table
+    if ((!QUICK)); then
+        echo
+        echo "Short runs (whole process, best of 20): the tiered engine against the interpreter on"
+        echo "runs that last a few milliseconds, where compiling cannot pay for itself."
+        echo
+        short_table
+    fi
     if ((${#NA_ORDER[@]} + ${#NOTES[@]})); then
         echo
         echo "Notes:"
