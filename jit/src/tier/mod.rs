@@ -15,7 +15,7 @@ mod worker;
 use crate::interp::{HotCode, LoopInfo, Program};
 use crate::native::{CodeTable, NativeCode, SharedCode};
 use bytecode::Module;
-use std::sync::atomic::AtomicPtr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -90,6 +90,8 @@ pub(crate) struct Shared {
     interrupts: bool,
     /// The `NativeCode` generation this module's code belongs to (redefinitions count up).
     generation: u32,
+    /// Set when the tiering that owns this is dropped or replaced: queued jobs are skipped.
+    closed: AtomicBool,
     book: Mutex<Book>,
 }
 
@@ -112,6 +114,9 @@ impl Shared {
     /// leave the code interpreted and are recorded with their reason.
     fn compile(&self, hot: HotCode) -> Duration {
         let start = Instant::now();
+        if self.closed.load(Ordering::Relaxed) {
+            return start.elapsed();
+        }
         let mut guard = self.code();
         if guard.is_none() {
             match NativeCode::for_tiering(
@@ -179,7 +184,7 @@ impl Shared {
         {
             match code.compile_osr(&self.module, func, l.header) {
                 Ok(entry) => {
-                    self.osr[id].store(entry as *mut u8, std::sync::atomic::Ordering::Release);
+                    self.osr[id].store(entry as *mut u8, Ordering::Release);
                     self.book().stats.osr_entries.push((name.clone(), l.line));
                 }
                 Err(e) => self
@@ -210,6 +215,14 @@ impl Shared {
                 !matches!(book.funcs[f], FuncState::Refused(_))
             }
         }
+    }
+}
+
+impl Drop for Tiering {
+    fn drop(&mut self) {
+        // The compile thread may outlive the instance by one job; the rest of its queue is
+        // for code nobody will run.
+        self.shared.closed.store(true, Ordering::Relaxed);
     }
 }
 
@@ -291,6 +304,7 @@ impl Tiering {
                 opt_level,
                 interrupts,
                 generation,
+                closed: AtomicBool::new(false),
                 book: Mutex::new(Book {
                     funcs,
                     stats: TierStats::default(),
