@@ -103,7 +103,17 @@ pub(crate) struct NativeCode {
     /// otherwise a function is compiled with everything it reaches directly.
     one_at_a_time: bool,
     osr_count: u32,
+    opt_level: u8,
+    interrupts: bool,
+    /// Redefinitions since the JIT module was last built afresh: each leaves dead code and
+    /// declarations in it, which only a new module frees.
+    replaced: usize,
 }
+
+/// A module is rebuilt once this many redefinitions have left dead code in it (or twice as
+/// many as it has live functions, if more), so memory stays flat however long a REPL runs, at
+/// an amortised cost of recompiling a few live functions per redefinition.
+const REBUILD_AFTER: usize = 256;
 
 // SAFETY: the JIT module (raw pointers to its own code memory) has no thread affinity; every
 // use goes through `&mut NativeCode`, which the tiered engine keeps behind a mutex.
@@ -232,6 +242,9 @@ impl NativeCode {
             generation: 0,
             one_at_a_time,
             osr_count: 0,
+            opt_level,
+            interrupts,
+            replaced: 0,
         })
     }
 
@@ -330,6 +343,13 @@ impl NativeCode {
     /// the new code at their next call. With one-at-a-time compilation (tiered), replaced
     /// functions start cold again: they lose their code and are compiled when next hot.
     pub fn recompile(&mut self, bc: &BcModule, which: &[usize]) -> Result<(), CodegenError> {
+        self.replaced += 1;
+        let live = (0..self.table.entries.len())
+            .filter(|&i| self.is_compiled(i))
+            .count();
+        if self.replaced > REBUILD_AFTER.max(2 * live) {
+            return self.rebuild(bc, which);
+        }
         self.generation += 1;
         let g = self.generation;
         self.stats.resize(bc.funcs.len(), FuncStats::default());
@@ -361,6 +381,32 @@ impl NativeCode {
             self.uncompiled_closure(bc, &compiled)
         };
         self.define(bc, &todo)
+    }
+
+    /// `recompile`, into a fresh JIT module: what is compiled now (and unchanged, when
+    /// compiling one at a time) is compiled again there, and the old module with all its dead
+    /// code is freed. Only between calls: no code of the old module may be running.
+    fn rebuild(&mut self, bc: &BcModule, which: &[usize]) -> Result<(), CodegenError> {
+        let keep: Vec<usize> = (0..bc.funcs.len())
+            .filter(|&i| self.is_compiled(i) && !(self.one_at_a_time && which.contains(&i)))
+            .collect();
+        let mut fresh =
+            NativeCode::with_options(bc, self.opt_level, self.interrupts, self.one_at_a_time)?;
+        fresh.generation = self.generation + 1;
+        fresh.stats = std::mem::take(&mut self.stats);
+        fresh.stats.resize(bc.funcs.len(), FuncStats::default());
+        for (st, f) in fresh.stats.iter_mut().zip(&bc.funcs) {
+            st.name = f.name.clone();
+        }
+        let todo = if fresh.one_at_a_time {
+            keep
+        } else {
+            fresh.uncompiled_closure(bc, &keep)
+        };
+        fresh.define(bc, &todo)?;
+        // Dropping the old code frees its JIT module.
+        *self = fresh;
+        Ok(())
     }
 
     fn define(&mut self, bc: &BcModule, which: &[usize]) -> Result<(), CodegenError> {
