@@ -5,7 +5,7 @@
 use crate::interp::{self, ArrayFn, Completion, DecodeOptions, HostFn, Program, Vm};
 use crate::io::{Io, OutputMode};
 use crate::native::{
-    FuncStats, HostState, NativeCode, NativeStack, SharedCode, TRAP_COMPILE_ERROR,
+    CacheStats, FuncStats, HostState, NativeCode, NativeStack, SharedCode, TRAP_COMPILE_ERROR,
 };
 use crate::tier::{TierConfig, TierStats, Tiering};
 use crate::trap::{FrameInfo, Trap, TrapCode};
@@ -58,6 +58,11 @@ pub struct Config {
     pub interruptible: bool,
     /// When the tiered engine moves code to native.
     pub tier: TierConfig,
+    /// A persistent code cache directory (JIT and tiered): compiled functions are stored
+    /// there and loaded instead of compiled by later instances, in this process or another.
+    pub cache_dir: Option<std::path::PathBuf>,
+    /// The cache directory's size limit; the oldest entries are evicted beyond it.
+    pub cache_max_bytes: u64,
 }
 
 impl Default for Config {
@@ -70,6 +75,8 @@ impl Default for Config {
             eager: false,
             interruptible: false,
             tier: TierConfig::default(),
+            cache_dir: None,
+            cache_max_bytes: crate::native::DEFAULT_MAX_BYTES,
         }
     }
 }
@@ -115,6 +122,12 @@ impl Config {
     /// Tiered engine: compile at the threshold on the calling thread (reproducible runs).
     pub fn tier_synchronous(mut self, on: bool) -> Config {
         self.tier.synchronous = on;
+        self
+    }
+    /// Keep compiled code in `dir` and load it from there instead of compiling (see
+    /// `docs/cache.md`); `vsp run --cache` uses `jit::default_cache_dir()`.
+    pub fn cache_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Config {
+        self.cache_dir = Some(dir.into());
         self
     }
     /// Tiered engine: every setting at once.
@@ -232,6 +245,8 @@ pub enum LoadError {
     Memory(u64),
     #[error("{0}")]
     Compile(#[from] codegen::CodegenError),
+    #[error("cannot use the code cache in `{dir}`: {err}")]
+    Cache { dir: String, err: std::io::Error },
     /// A broken invariant in a verified module: a bug in vsp, reported instead of run.
     #[error("internal error: {0}")]
     Internal(String),
@@ -277,6 +292,8 @@ pub struct Stats {
     pub engine: &'static str,
     /// What the tiered engine did (tiered only).
     pub tier: Option<TierStats>,
+    /// What the persistent code cache did (with `Config::cache_dir`).
+    pub cache: Option<CacheStats>,
     /// Per function (JIT only): compile time and code size.
     pub functions: Vec<FuncStats>,
     pub compile_time: Duration,
@@ -404,12 +421,25 @@ impl Instance {
                 vm: Vm::new(),
             },
             EngineKind::Jit => {
-                let code = NativeCode::new(
+                let mut code = NativeCode::new(
                     &inst.module,
                     inst.config.opt_level,
                     inst.config.interruptible,
-                    inst.config.eager,
+                    false,
                 )?;
+                if let Some(dir) = &inst.config.cache_dir {
+                    code.open_cache(dir, inst.config.cache_max_bytes)
+                        .map_err(|err| LoadError::Cache {
+                            dir: dir.display().to_string(),
+                            err,
+                        })?;
+                }
+                if inst.config.eager {
+                    let all: Vec<usize> = (0..inst.module.funcs.len()).collect();
+                    for i in all {
+                        code.ensure(&inst.module, i)?;
+                    }
+                }
                 code.table.install(&mut inst.vmctx);
                 let code: SharedCode = Arc::new(Mutex::new(Some(code)));
                 inst.state.native = Some(code.clone());
@@ -422,6 +452,13 @@ impl Instance {
                 let prog = Program::decode_with(&inst.module, opts).map_err(LoadError::Internal)?;
                 let code: SharedCode = Arc::new(Mutex::new(None));
                 inst.state.native = Some(code.clone());
+                if let Some(dir) = &inst.config.cache_dir {
+                    // Fail at load, as the JIT does, rather than at the first tier-up.
+                    std::fs::create_dir_all(dir).map_err(|err| LoadError::Cache {
+                        dir: dir.display().to_string(),
+                        err,
+                    })?;
+                }
                 let tier = Tiering::new(
                     inst.module.clone(),
                     &prog,
@@ -429,6 +466,10 @@ impl Instance {
                     inst.config.tier,
                     inst.config.opt_level,
                     inst.config.interruptible,
+                    inst.config
+                        .cache_dir
+                        .clone()
+                        .map(|d| (d, inst.config.cache_max_bytes)),
                 );
                 tier.shared.table.install(&mut inst.vmctx);
                 Backend::Tiered {
@@ -726,6 +767,10 @@ impl Instance {
                     self.config.tier,
                     self.config.opt_level,
                     self.config.interruptible,
+                    self.config
+                        .cache_dir
+                        .clone()
+                        .map(|d| (d, self.config.cache_max_bytes)),
                 );
                 new_tier.inherit(tier);
                 *tier = new_tier;
@@ -761,30 +806,21 @@ impl Instance {
     }
 
     pub fn stats(&self) -> Stats {
-        let (functions, tier) = match &self.backend {
-            Backend::Interp { .. } => (Vec::new(), None),
-            Backend::Native { code, .. } => (
-                code.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .as_ref()
-                    .map_or_else(Vec::new, |c| c.stats.clone()),
-                None,
-            ),
-            Backend::Tiered { tier, .. } => {
-                let tier_stats = tier.stats();
-                let functions = tier
-                    .shared
-                    .code
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .as_ref()
-                    .map_or_else(Vec::new, |c| c.stats.clone());
-                (functions, Some(tier_stats))
-            }
+        let (code, tier) = match &self.backend {
+            Backend::Interp { .. } => (None, None),
+            Backend::Native { code, .. } => (Some(code), None),
+            Backend::Tiered { tier, .. } => (Some(&tier.shared.code), Some(tier.stats())),
         };
+        let (functions, cache) = code.map_or((Vec::new(), None), |code| {
+            let guard = code.lock().unwrap_or_else(|e| e.into_inner());
+            guard.as_ref().map_or((Vec::new(), None), |c| {
+                (c.stats.clone(), c.cache.as_ref().map(|k| k.stats()))
+            })
+        });
         Stats {
             engine: self.config.engine.name(),
             tier,
+            cache,
             compile_time: functions.iter().map(|f| f.compile_time).sum(),
             code_size: functions.iter().map(|f| f.code_size).sum(),
             functions,

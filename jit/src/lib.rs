@@ -14,6 +14,9 @@ pub use instance::{
 };
 pub use interp::Completion;
 pub use io::{Io, OutputMode, clock_ns};
-pub use native::FuncStats;
+pub use native::{
+    CacheStats, FuncStats, clear_dir as clear_cache_dir, default_cache_dir,
+    dir_usage as cache_dir_usage,
+};
 pub use tier::{TierConfig, TierStats};
 pub use trap::{FrameInfo, Trap, TrapCode};

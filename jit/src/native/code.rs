@@ -2,13 +2,17 @@
 //! table of entry points every call goes through, so a function can be compiled later,
 //! recompiled or redefined by swapping one pointer, without touching its callers.
 
+use super::cache::CodeCache;
 use super::host::symbols;
 use bytecode::Module as BcModule;
 use codegen::{CallMode, CodegenError, Config, ExternMode, ModuleEnv};
 use cranelift_codegen::Context;
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::ModuleReloc;
 use cranelift_module::{FuncId, Linkage, Module, default_libcall_names};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -86,6 +90,8 @@ pub struct FuncStats {
     pub code_size: usize,
     /// How many times it has been compiled (redefinitions count).
     pub compiles: u32,
+    /// How many times its code was loaded from the persistent cache instead.
+    pub cache_loads: u32,
 }
 
 pub(crate) struct NativeCode {
@@ -108,6 +114,9 @@ pub(crate) struct NativeCode {
     /// Redefinitions since the JIT module was last built afresh: each leaves dead code and
     /// declarations in it, which only a new module frees.
     replaced: usize,
+    isa: OwnedTargetIsa,
+    /// The persistent code cache, if the instance has one.
+    pub cache: Option<CodeCache>,
 }
 
 /// A module is rebuilt once this many redefinitions have left dead code in it (or twice as
@@ -191,6 +200,14 @@ impl NativeCode {
         self.env.sigs.clone()
     }
 
+    /// Uses the persistent code cache in `dir` from now on.
+    pub fn open_cache(&mut self, dir: &std::path::Path, max_bytes: u64) -> std::io::Result<()> {
+        let isa_flags: Vec<String> = self.isa.isa_flags().iter().map(|v| v.to_string()).collect();
+        let target = format!("{} {}", self.isa.triple(), isa_flags.join(" "));
+        self.cache = Some(CodeCache::open(dir, max_bytes, target)?);
+        Ok(())
+    }
+
     /// Counts redefinitions: code compiled for an older module must not be published.
     pub fn generation(&self) -> u32 {
         self.generation
@@ -206,7 +223,7 @@ impl NativeCode {
             func: "<isa>".into(),
             message,
         })?;
-        let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
+        let mut builder = JITBuilder::with_isa(isa.clone(), default_libcall_names());
         for (name, ptr) in symbols() {
             builder.symbol(name, ptr);
         }
@@ -245,6 +262,8 @@ impl NativeCode {
             opt_level,
             interrupts,
             replaced: 0,
+            isa,
+            cache: None,
         })
     }
 
@@ -295,6 +314,8 @@ impl NativeCode {
             ctx,
             fctx,
             stats,
+            isa,
+            cache,
             ..
         } = self;
         let module = module.as_mut().expect("module lives until drop");
@@ -303,16 +324,12 @@ impl NativeCode {
         let sig = codegen::osr_signature(module, f.ret);
         let id = module.declare_function(&format!("osr{n}.f{func}"), Linkage::Local, &sig)?;
         codegen::translate_osr_entry(module, bc, env, func, header, ctx, fctx)?;
-        module
-            .define_function(id, ctx)
-            .map_err(|e| CodegenError::Cranelift {
-                func: f.name.clone(),
-                message: format!("{e:?}"),
-            })?;
+        let mut hits = define_compiled(module, isa, cache, ctx, id, &f.name)?;
         let tsig = codegen::array_signature(module);
         let tid = module.declare_function(&format!("osr{n}.t{func}"), Linkage::Local, &tsig)?;
         codegen::build_osr_trampoline(module, bc, func, id, ctx, fctx)?;
-        module.define_function(tid, ctx)?;
+        hits &= define_compiled(module, isa, cache, ctx, tid, &f.name)?;
+        let _ = hits;
         module.finalize_definitions()?;
         stats[func].compile_time += start.elapsed();
         Ok(module.get_finalized_function(tid))
@@ -393,6 +410,7 @@ impl NativeCode {
         let mut fresh =
             NativeCode::with_options(bc, self.opt_level, self.interrupts, self.one_at_a_time)?;
         fresh.generation = self.generation + 1;
+        fresh.cache = self.cache.take();
         fresh.stats = std::mem::take(&mut self.stats);
         fresh.stats.resize(bc.funcs.len(), FuncStats::default());
         for (st, f) in fresh.stats.iter_mut().zip(&bc.funcs) {
@@ -418,28 +436,30 @@ impl NativeCode {
             ctx,
             fctx,
             stats,
+            isa,
+            cache,
             ..
         } = self;
         let module = module.as_mut().expect("module lives until drop");
         for &i in which {
             let start = Instant::now();
+            let name = &bc.funcs[i].name;
             codegen::translate_function(module, bc, env, i, ctx, fctx)?;
-            module
-                .define_function(env.body_ids[i], ctx)
-                .map_err(|e| CodegenError::Cranelift {
-                    func: bc.funcs[i].name.clone(),
-                    message: format!("{e:?}"),
-                })?;
+            let body_hit = define_compiled(module, isa, cache, ctx, env.body_ids[i], name)?;
             let size = ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
             let tsig = codegen::array_signature(module);
             let tid = module.declare_function(&format!("t{i}.g{g}"), Linkage::Local, &tsig)?;
             codegen::build_array_trampoline(module, bc, env, i, ctx, fctx)?;
-            module.define_function(tid, ctx)?;
+            let tramp_hit = define_compiled(module, isa, cache, ctx, tid, name)?;
             tramp_ids.push(tid);
             let st = &mut stats[i];
             st.compile_time += start.elapsed();
             st.code_size = size;
-            st.compiles += 1;
+            if body_hit && tramp_hit {
+                st.cache_loads += 1;
+            } else {
+                st.compiles += 1;
+            }
         }
         module.finalize_definitions()?;
         for (&i, tid) in which.iter().zip(tramp_ids) {
@@ -465,6 +485,46 @@ impl NativeCode {
         module.clear_context(ctx);
         Ok(text)
     }
+}
+
+/// Compiles `ctx.func` and defines it as `id`, through the persistent cache if there is one
+/// (then the machine code may come from disk: Cranelift re-links it to this module's names).
+/// Returns whether the code came from the cache.
+fn define_compiled(
+    module: &mut JITModule,
+    isa: &OwnedTargetIsa,
+    cache: &mut Option<CodeCache>,
+    ctx: &mut Context,
+    id: FuncId,
+    name: &str,
+) -> Result<bool, CodegenError> {
+    let failed = |message: String| CodegenError::Cranelift {
+        func: name.to_string(),
+        message,
+    };
+    let Some(cache) = cache else {
+        module
+            .define_function(id, ctx)
+            .map_err(|e| failed(format!("{e:?}")))?;
+        return Ok(false);
+    };
+    let hit = ctx
+        .compile_with_cache(&**isa, cache, &mut ControlPlane::default())
+        .map_err(|e| failed(format!("{:?}", e.inner)))?
+        .1;
+    cache.count(hit);
+    let code = ctx.compiled_code().expect("just compiled");
+    let align = (code.buffer.alignment as u64)
+        .max(isa.function_alignment().minimum as u64)
+        .max(isa.symbol_alignment());
+    let relocs: Vec<ModuleReloc> = code
+        .buffer
+        .relocs()
+        .iter()
+        .map(|r| ModuleReloc::from_mach_reloc(r, &ctx.func, id))
+        .collect();
+    module.define_function_bytes(id, align, code.code_buffer(), &relocs)?;
+    Ok(hit)
 }
 
 impl Drop for NativeCode {

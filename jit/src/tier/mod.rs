@@ -88,6 +88,8 @@ pub(crate) struct Shared {
     cfg: TierConfig,
     opt_level: u8,
     interrupts: bool,
+    /// The persistent code cache: directory and size limit.
+    cache: Option<(std::path::PathBuf, u64)>,
     /// The `NativeCode` generation this module's code belongs to (redefinitions count up).
     generation: u32,
     /// Set when the tiering that owns this is dropped or replaced: queued jobs are skipped.
@@ -119,13 +121,22 @@ impl Shared {
         }
         let mut guard = self.code();
         if guard.is_none() {
-            match NativeCode::for_tiering(
+            let created = NativeCode::for_tiering(
                 &self.module,
                 self.opt_level,
                 self.interrupts,
                 self.table.clone(),
                 self.sigs.clone(),
-            ) {
+            )
+            .map_err(|e| e.to_string())
+            .and_then(|mut c| match &self.cache {
+                Some((dir, max)) => c
+                    .open_cache(dir, *max)
+                    .map(|()| c)
+                    .map_err(|e| format!("cannot use the code cache in `{}`: {e}", dir.display())),
+                None => Ok(c),
+            });
+            match created {
                 Ok(c) => *guard = Some(c),
                 Err(e) => {
                     let why = format!("the JIT could not start: {e}");
@@ -267,6 +278,7 @@ impl Tiering {
         cfg: TierConfig,
         opt_level: u8,
         interrupts: bool,
+        cache: Option<(std::path::PathBuf, u64)>,
     ) -> Tiering {
         let (table, sigs, generation) = {
             let guard = code.lock().unwrap_or_else(|e| e.into_inner());
@@ -303,6 +315,7 @@ impl Tiering {
                 cfg,
                 opt_level,
                 interrupts,
+                cache,
                 generation,
                 closed: AtomicBool::new(false),
                 book: Mutex::new(Book {
