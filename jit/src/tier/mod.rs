@@ -97,9 +97,10 @@ pub(crate) struct Shared {
     book: Mutex<Book>,
 }
 
-/// Per-function states and the statistics, behind one lock.
+/// Per-function states, which loops were asked for, and the statistics, behind one lock.
 struct Book {
     funcs: Vec<FuncState>,
+    loops_requested: Vec<bool>,
     stats: TierStats,
 }
 
@@ -224,6 +225,7 @@ impl Shared {
             HotCode::Loop(id) => {
                 let f = self.loops[id as usize].func as usize;
                 !matches!(book.funcs[f], FuncState::Refused(_))
+                    && !std::mem::replace(&mut book.loops_requested[id as usize], true)
             }
         }
     }
@@ -320,6 +322,7 @@ impl Tiering {
                 closed: AtomicBool::new(false),
                 book: Mutex::new(Book {
                     funcs,
+                    loops_requested: vec![false; n_loops],
                     stats: TierStats::default(),
                 }),
             }),
