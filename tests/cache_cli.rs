@@ -96,7 +96,12 @@ fn vsp_cache_reports_and_clears_a_directory() {
     let dir = cache_dir("cache-cmd");
     let fib = root().join("examples/fib.sil");
     let run = Command::new(vsp())
-        .args(["run", &format!("--cache={}", dir.display())])
+        .args([
+            "run",
+            "--engine",
+            "jit",
+            &format!("--cache={}", dir.display()),
+        ])
         .arg(&fib)
         .arg("10")
         .output()

@@ -573,8 +573,8 @@ impl Instance {
                     let mut guard = code.lock().unwrap_or_else(|e| e.into_inner());
                     let code = guard.as_mut().expect("the JIT creates its code at load");
                     // Lazy compilation: the function and what it reaches directly, on first call.
-                    match code.ensure(&self.module, index) {
-                        Ok(()) => code.table.trampoline(index),
+                    match code.host_entry(&self.module, index) {
+                        Ok(t) => t,
                         Err(e) => {
                             self.state.io.out().flush();
                             return Err(CallError::Compile(e.to_string()));

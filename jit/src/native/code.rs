@@ -68,11 +68,6 @@ impl CodeTable {
             .map_or(std::ptr::null_mut(), |p| p.load(Ordering::Acquire))
     }
 
-    fn publish(&self, i: usize, entry: *const u8, trampoline: *const u8) {
-        self.entries[i].store(entry as *mut u8, Ordering::Release);
-        self.trampolines[i].store(trampoline as *mut u8, Ordering::Release);
-    }
-
     /// Points a VM context at this table.
     pub fn install(&self, vmctx: &mut runtime::VmCtx) {
         vmctx.funcs = self.entries.as_ptr() as *const *const u8;
@@ -427,7 +422,11 @@ impl NativeCode {
         Ok(())
     }
 
+    /// Compiles the bodies of `which` (with their host trampolines when compiling one at a
+    /// time: the tiered engine's interpreter calls any compiled function through its
+    /// trampoline), then publishes them.
     fn define(&mut self, bc: &BcModule, which: &[usize]) -> Result<(), CodegenError> {
+        let with_trampolines = self.one_at_a_time;
         let g = self.generation;
         let mut tramp_ids = Vec::with_capacity(which.len());
         let NativeCode {
@@ -445,29 +444,62 @@ impl NativeCode {
             let start = Instant::now();
             let name = &bc.funcs[i].name;
             codegen::translate_function(module, bc, env, i, ctx, fctx)?;
-            let body_hit = define_compiled(module, isa, cache, ctx, env.body_ids[i], name)?;
+            let mut hit = define_compiled(module, isa, cache, ctx, env.body_ids[i], name)?;
             let size = ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
-            let tsig = codegen::array_signature(module);
-            let tid = module.declare_function(&format!("t{i}.g{g}"), Linkage::Local, &tsig)?;
-            codegen::build_array_trampoline(module, bc, env, i, ctx, fctx)?;
-            let tramp_hit = define_compiled(module, isa, cache, ctx, tid, name)?;
-            tramp_ids.push(tid);
+            if with_trampolines {
+                let (tid, tramp_hit) =
+                    define_trampoline(module, bc, env, isa, cache, ctx, fctx, i, g)?;
+                tramp_ids.push(tid);
+                hit &= tramp_hit;
+            }
             let st = &mut stats[i];
             st.compile_time += start.elapsed();
             st.code_size = size;
-            if body_hit && tramp_hit {
+            if hit {
                 st.cache_loads += 1;
             } else {
                 st.compiles += 1;
             }
         }
         module.finalize_definitions()?;
-        for (&i, tid) in which.iter().zip(tramp_ids) {
+        for (k, &i) in which.iter().enumerate() {
             let entry = module.get_finalized_function(self.env.body_ids[i]);
-            self.table
-                .publish(i, entry, module.get_finalized_function(tid));
+            self.table.entries[i].store(entry as *mut u8, Ordering::Release);
+            if let Some(&tid) = tramp_ids.get(k) {
+                let t = module.get_finalized_function(tid);
+                self.table.trampolines[i].store(t as *mut u8, Ordering::Release);
+            }
         }
         Ok(())
+    }
+
+    /// Compiles function `i` if needed and its host trampoline if it has none yet (the JIT
+    /// makes a trampoline only for functions the host calls); returns the trampoline.
+    pub fn host_entry(&mut self, bc: &BcModule, i: usize) -> Result<*const u8, CodegenError> {
+        self.ensure(bc, i)?;
+        let t = self.table.trampoline(i);
+        if !t.is_null() {
+            return Ok(t);
+        }
+        let g = self.generation;
+        let NativeCode {
+            module,
+            env,
+            ctx,
+            fctx,
+            stats,
+            isa,
+            cache,
+            ..
+        } = self;
+        let module = module.as_mut().expect("module lives until drop");
+        let start = Instant::now();
+        let (tid, _) = define_trampoline(module, bc, env, isa, cache, ctx, fctx, i, g)?;
+        module.finalize_definitions()?;
+        stats[i].compile_time += start.elapsed();
+        let t = module.get_finalized_function(tid);
+        self.table.trampolines[i].store(t as *mut u8, Ordering::Release);
+        Ok(t)
     }
 
     /// The Cranelift IR of function `index`, as `vsp build --emit clif` and `:clif` show it.
@@ -485,6 +517,27 @@ impl NativeCode {
         module.clear_context(ctx);
         Ok(text)
     }
+}
+
+/// Declares, builds and defines the host trampoline of function `i` (generation `g`); returns
+/// its id and whether its code came from the cache.
+#[allow(clippy::too_many_arguments)]
+fn define_trampoline(
+    module: &mut JITModule,
+    bc: &BcModule,
+    env: &ModuleEnv,
+    isa: &OwnedTargetIsa,
+    cache: &mut Option<CodeCache>,
+    ctx: &mut Context,
+    fctx: &mut FunctionBuilderContext,
+    i: usize,
+    g: u32,
+) -> Result<(FuncId, bool), CodegenError> {
+    let tsig = codegen::array_signature(module);
+    let tid = module.declare_function(&format!("t{i}.g{g}"), Linkage::Local, &tsig)?;
+    codegen::build_array_trampoline(module, bc, env, i, ctx, fctx)?;
+    let hit = define_compiled(module, isa, cache, ctx, tid, &bc.funcs[i].name)?;
+    Ok((tid, hit))
 }
 
 /// Compiles `ctx.func` and defines it as `id`, through the persistent cache if there is one
