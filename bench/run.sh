@@ -53,7 +53,7 @@ declare -A SHORT_SIZE=(
 )
 # Column order of the table; gcc comes first because it is the reference for both the
 # output check and the ratios.
-ENGINES=(gcc interp jit tiered aot luajit lua5.4)
+ENGINES=(gcc clang interp jit tiered aot luajit lua5.4)
 # tiered1: every threshold at 1, compiling synchronously (every call and loop goes through
 # tier-up and OSR at once): a correctness row, run only with --quick.
 # ---------------------------------------------------------------------------------------
@@ -170,6 +170,10 @@ engine_cmd() {
     local e=$1 k=$2
     case "$e" in
         gcc) CMD=("$BUILD/$k.gcc") ;;
+        clang)
+            if ! have clang; then NA_REASON="clang is not installed"; return 1; fi
+            clang "${CFLAGS[@]}" -o "$BUILD/$k.clang" "bench/c/$k.c" -lm
+            CMD=("$BUILD/$k.clang") ;;
         interp) CMD=("$VSP" run --engine interp "bench/sil/$k.sil") ;;
         jit|tiered) CMD=("$VSP" run --engine "$e" -O2 "bench/sil/$k.sil") ;;
         tiered1) CMD=("$VSP" run --engine tiered --tier-calls 1 --tier-loops 1 --tier-sync -O2 "bench/sil/$k.sil") ;;
@@ -354,6 +358,7 @@ version() { "$@" 2>&1 | head -n 1 || true; }
     echo "- machine: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //' || uname -m), $(nproc 2>/dev/null || echo '?') CPUs, $(uname -sm)"
     echo "- vsp: \`$VSP_SRC\` (sha256 $VSP_SHA..., $VSP_ORIGIN); source tree at git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')"
     echo "- gcc: $(version gcc --version) with \`${CFLAGS[*]}\`"
+    have clang && echo "- clang: $(version clang --version) with \`${CFLAGS[*]}\`"
     have luajit && echo "- luajit: $(version luajit -v)"
     have lua5.4 && echo "- lua5.4: $(version lua5.4 -v)"
     echo "- timing: wall clock, best of $RUNS run(s) after one checked warm-up run, measured with $TIMER"
@@ -378,6 +383,11 @@ version() { "$@" 2>&1 | head -n 1 || true; }
         for n in "${NOTES[@]}"; do echo "    $n"; done
     fi
 } >"$OUT"
+
+# A picture of the ratio table (engine time / gcc -O2 time per kernel), beside the table.
+if have python3 && python3 bench/plot.py "$OUT" "${OUT%.md}.svg" 2>/dev/null; then
+    echo "plot written to ${OUT%.md}.svg" >&2
+fi
 
 echo >&2
 cat "$OUT"
