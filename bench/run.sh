@@ -53,7 +53,7 @@ declare -A SHORT_SIZE=(
 )
 # Column order of the table; gcc comes first because it is the reference for both the
 # output check and the ratios.
-ENGINES=(gcc clang interp jit tiered aot luajit lua5.4)
+ENGINES=(gcc clang interp jit tiered aot luajit luajit-joff lua5.4)
 # tiered1: every threshold at 1, compiling synchronously (every call and loop goes through
 # tier-up and OSR at once): a correctness row, run only with --quick.
 # ---------------------------------------------------------------------------------------
@@ -180,10 +180,12 @@ engine_cmd() {
         aot)
             if [[ -n ${AOT_NA[$k]:-} ]]; then NA_REASON=${AOT_NA[$k]}; return 1; fi
             CMD=("$BUILD/$k.aot") ;;
-        luajit|lua5.4)
-            if ! have "$e"; then NA_REASON="$e is not installed"; return 1; fi
+        luajit|lua5.4|luajit-joff)
+            local bin=${e%-joff}
+            if ! have "$bin"; then NA_REASON="$bin is not installed"; return 1; fi
             if [[ ! -f bench/lua/$k.lua ]]; then NA_REASON="no Lua version of this kernel"; return 1; fi
-            CMD=("$e" "bench/lua/$k.lua") ;;
+            # luajit -joff: LuaJIT's interpreter alone, the peer of vsp's interpreter.
+            if [[ $e == luajit-joff ]]; then CMD=("$bin" -joff "bench/lua/$k.lua"); else CMD=("$bin" "bench/lua/$k.lua"); fi ;;
     esac
 }
 
