@@ -6,6 +6,7 @@ pub mod harness;
 pub mod minimize;
 pub mod program;
 pub mod rng;
+pub mod rss;
 pub mod runner;
 pub mod targets;
 
