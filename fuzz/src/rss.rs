@@ -31,3 +31,9 @@ pub fn reset_peak() {
 pub fn full() -> bool {
     std::env::var("VSP_FULL").is_ok_and(|v| v == "1")
 }
+
+/// Number of memory mappings of this process (`/proc/self/maps` lines); Linux refuses new ones
+/// past `vm.max_map_count` (65530 by default).
+pub fn mappings() -> usize {
+    std::fs::read_to_string("/proc/self/maps").map_or(0, |t| t.lines().count())
+}
