@@ -65,7 +65,13 @@ pub fn generate(seed: u64) -> Module {
         },
     }];
     for _ in 0..nfuncs {
-        let nparams = rng.below(5) as usize;
+        // Sometimes more parameters than fit in argument registers, so calls, tail calls and
+        // trampolines pass some on the stack.
+        let nparams = if rng.chance(1, 5) {
+            rng.range(5, 12) as usize
+        } else {
+            rng.below(5) as usize
+        };
         let params = (0..nparams).map(|_| random_type(&mut rng)).collect();
         let ret = if rng.chance(4, 5) {
             Some(random_type(&mut rng))
