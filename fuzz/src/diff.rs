@@ -34,12 +34,20 @@ impl std::fmt::Display for Outcome {
 
 /// An engine of the differential runner. Adding one (e.g. `tiered` with low thresholds) is one
 /// more variant here and one more arm in `Engine::run`.
+///
+/// `Interp` and `Jit` run the code `vsp run` runs (no interrupt polls compiled in): a program
+/// that outlives the limit there cannot be stopped, so the process aborts (the runner's state
+/// file then names the seed). The `Polling` variants compile the polls in, and are stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
     Interp,
-    /// The interpreter, on the module after a `.silc` encode/decode round trip.
+    InterpPolling,
+    /// The interpreter (with polls), on the module after a `.silc` encode/decode round trip.
     InterpSilc,
     Jit {
+        opt: u8,
+    },
+    JitPolling {
         opt: u8,
     },
     /// A native executable built with the `aot` crate and the system C compiler, run as a child.
@@ -52,35 +60,65 @@ impl Engine {
     pub fn name(self) -> String {
         match self {
             Engine::Interp => "interp".into(),
+            Engine::InterpPolling => "interp-poll".into(),
             Engine::InterpSilc => "interp-silc".into(),
             Engine::Jit { opt } => format!("jit-O{opt}"),
+            Engine::JitPolling { opt } => format!("jit-O{opt}-poll"),
             Engine::Aot { opt } => format!("aot-O{opt}"),
         }
     }
 
     pub fn parse(name: &str) -> Option<Engine> {
-        Some(match name {
-            "interp" => Engine::Interp,
-            "interp-silc" => Engine::InterpSilc,
-            "jit" | "jit-O2" => Engine::Jit { opt: 2 },
-            "jit-O0" => Engine::Jit { opt: 0 },
-            "jit-O1" => Engine::Jit { opt: 1 },
-            "aot" | "aot-O2" => Engine::Aot { opt: 2 },
-            "aot-O0" => Engine::Aot { opt: 0 },
-            _ => return None,
+        let (base, polling) = match name.strip_suffix("-poll") {
+            Some(b) => (b, true),
+            None => (name, false),
+        };
+        let opt = |s: &str| match s {
+            "" | "-O2" => Some(2),
+            "-O1" => Some(1),
+            "-O0" => Some(0),
+            _ => None,
+        };
+        Some(if let Some(rest) = base.strip_prefix("jit") {
+            let opt = opt(rest)?;
+            if polling {
+                Engine::JitPolling { opt }
+            } else {
+                Engine::Jit { opt }
+            }
+        } else if let Some(rest) = base.strip_prefix("aot") {
+            Engine::Aot { opt: opt(rest)? }
+        } else {
+            match (base, polling) {
+                ("interp", false) => Engine::Interp,
+                ("interp", true) => Engine::InterpPolling,
+                ("interp-silc", false) => Engine::InterpSilc,
+                _ => return None,
+            }
         })
+    }
+
+    /// The same engine with interrupt polls, so a run past its limit can be stopped.
+    pub fn polling(self) -> Engine {
+        match self {
+            Engine::Interp => Engine::InterpPolling,
+            Engine::Jit { opt } => Engine::JitPolling { opt },
+            e => e,
+        }
     }
 
     /// Runs `main` of `m` (which takes no arguments), stopping it after `limit`.
     pub fn run(self, m: &Module, work: &Path, limit: Duration) -> Result<Outcome, String> {
         match self {
-            Engine::Interp => in_process(m, EngineKind::Interp, 2, limit),
+            Engine::Interp => in_process(m, EngineKind::Interp, 2, limit, false),
+            Engine::InterpPolling => in_process(m, EngineKind::Interp, 2, limit, true),
             Engine::InterpSilc => {
                 let bytes = bytecode::encode(m);
                 let back = bytecode::decode(&bytes).map_err(|e| format!("decode: {e}"))?;
-                in_process(&back, EngineKind::Interp, 2, limit)
+                in_process(&back, EngineKind::Interp, 2, limit, true)
             }
-            Engine::Jit { opt } => in_process(m, EngineKind::Jit, opt, limit),
+            Engine::Jit { opt } => in_process(m, EngineKind::Jit, opt, limit, false),
+            Engine::JitPolling { opt } => in_process(m, EngineKind::Jit, opt, limit, true),
             Engine::Aot { opt } => aot_run(m, opt, work, limit),
         }
     }
@@ -92,19 +130,26 @@ pub fn default_engines() -> Vec<Engine> {
         Engine::Interp,
         Engine::InterpSilc,
         Engine::Jit { opt: 2 },
-        Engine::Jit { opt: 0 },
+        Engine::JitPolling { opt: 0 },
         Engine::Aot { opt: 2 },
     ]
 }
 
-/// Runs `main` in this process. The call is interruptible: a watchdog stops it after `limit`
-/// (a generated program always ends well before, so reaching it is a finding).
-fn in_process(m: &Module, kind: EngineKind, opt: u8, limit: Duration) -> Result<Outcome, String> {
+/// Runs `main` in this process, with a watchdog that fires after `limit` (a generated program
+/// always ends well before, so reaching it is a finding): with `polling` it interrupts the call,
+/// without it the process aborts.
+fn in_process(
+    m: &Module,
+    kind: EngineKind,
+    opt: u8,
+    limit: Duration,
+    polling: bool,
+) -> Result<Outcome, String> {
     let config = Config::new()
         .engine(kind)
         .opt_level(opt)
         .capture_output()
-        .interruptible(true);
+        .interruptible(polling);
     let mut inst = Instance::new(config, m.clone(), Linker::new()).map_err(|e| e.to_string())?;
     inst.set_stdin(std::io::empty());
     let main = m.find_func("main").ok_or("no main")?;
@@ -121,6 +166,12 @@ fn in_process(m: &Module, kind: EngineKind, opt: u8, limit: Duration) -> Result<
             while !*finished {
                 let left = limit.saturating_sub(start.elapsed());
                 if left.is_zero() {
+                    if !polling {
+                        eprintln!(
+                            "vsp-fuzz: a {kind:?} run passed its {limit:?} limit and cannot be stopped; aborting"
+                        );
+                        std::process::abort();
+                    }
                     fired.store(true, Ordering::Relaxed);
                     handle.interrupt();
                     return;
@@ -237,6 +288,16 @@ impl Report {
             return false;
         };
         self.results.iter().any(|(_, r)| r != first)
+    }
+
+    /// True when the engines disagree and none of them merely ran out of time (while minimising,
+    /// deleting a loop's increment makes a loop endless: that is not the difference sought).
+    pub fn differs_in_time(&self) -> bool {
+        self.differs()
+            && !self
+                .results
+                .iter()
+                .any(|(_, r)| r.as_ref().is_err_and(|e| e.contains("timed out")))
     }
 
     /// The engines whose results differ from the first engine's (the reference).

@@ -152,17 +152,23 @@ fn ending(report: &Report) -> String {
 /// Minimises a disagreement to the engines involved and writes `seed-N.sil` (minimised, with
 /// each engine's outcome in comments) and `seed-N.orig.sil`.
 fn save_finding(seed: u64, m: &bytecode::Module, report: &Report, opts: &DiffOptions) -> PathBuf {
-    let involved = report.disagreeing();
+    // Polling engines and a short limit: minimising can make loops endless.
+    let involved: Vec<Engine> = report
+        .disagreeing()
+        .into_iter()
+        .map(Engine::polling)
+        .collect();
+    let limit = opts.limit.min(Duration::from_secs(3));
     let _ = std::fs::write(
         opts.out.join(format!("seed-{seed}.orig.sil")),
         format!("{}{}", comment(&report.describe()), bytecode::print(m)),
     );
     let small = minimize(
         m,
-        |cand| diff::compare(cand, &involved, &opts.work, opts.limit).differs(),
+        |cand| diff::compare(cand, &involved, &opts.work, limit).differs_in_time(),
         opts.minimize_tries,
     );
-    let again = diff::compare(&small, &involved, &opts.work, opts.limit);
+    let again = diff::compare(&small, &involved, &opts.work, limit);
     let path = opts.out.join(format!("seed-{seed}.sil"));
     let _ = std::fs::write(
         &path,
@@ -183,13 +189,25 @@ fn comment(text: &str) -> String {
 fn recheck_in_child(seed: u64, opts: &DiffOptions) -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let engines: Vec<String> = opts.engines.iter().map(|e| e.name()).collect();
-    let status = std::process::Command::new(exe)
+    let mut child = std::process::Command::new(exe)
         .args(["diff", "--start", &seed.to_string(), "--count", "1"])
         .args(["--engines", &engines.join(",")])
         .arg("--out")
         .arg(&opts.out)
-        .status()
+        .spawn()
         .ok()?;
+    // Every engine may take up to the limit; past that the child hangs, which is a finding too.
+    let deadline = Instant::now() + opts.limit * (engines.len() as u32 + 1);
+    let status = loop {
+        if let Some(s) = child.try_wait().ok()? {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break child.wait().ok()?;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     if status.success() || status.code() == Some(1) {
         // Exit 1 means it ran and reported a difference itself (reproducer written).
         return None;
