@@ -386,8 +386,12 @@ impl<'a, 'r> FnGen<'a, 'r> {
                 let op = *self
                     .rng
                     .pick(&[BinOp::Div, BinOp::Rem, BinOp::UDiv, BinOp::URem]);
-                let a = self.operand(Type::I64);
-                let b = self.divisor();
+                // Now and then the one signed division that overflows: MIN / -1.
+                let (a, b): (Operand, Operand) = if self.rng.chance(1, 20) {
+                    (Const::Int(i64::MIN).into(), Const::Int(-1).into())
+                } else {
+                    (self.operand(Type::I64), self.divisor())
+                };
                 self.fb.bin(op, d, a, b);
             }
             5 => {
