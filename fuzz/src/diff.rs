@@ -54,6 +54,13 @@ pub enum Engine {
     Aot {
         opt: u8,
     },
+    /// The tiered engine, compiling synchronously at the thresholds `calls` and `loops` (with
+    /// polls): 1 and 1 send every function and loop through tier-up and OSR at once; 2 and 3
+    /// leave the first call interpreted, so stacks mix the two tiers.
+    Tiered {
+        calls: u32,
+        loops: u32,
+    },
 }
 
 impl Engine {
@@ -65,6 +72,8 @@ impl Engine {
             Engine::Jit { opt } => format!("jit-O{opt}"),
             Engine::JitPolling { opt } => format!("jit-O{opt}-poll"),
             Engine::Aot { opt } => format!("aot-O{opt}"),
+            Engine::Tiered { calls: 1, loops: 1 } => "tiered1".into(),
+            Engine::Tiered { calls, loops } => format!("tiered-{calls}-{loops}"),
         }
     }
 
@@ -88,6 +97,14 @@ impl Engine {
             }
         } else if let Some(rest) = base.strip_prefix("aot") {
             Engine::Aot { opt: opt(rest)? }
+        } else if base == "tiered1" {
+            Engine::Tiered { calls: 1, loops: 1 }
+        } else if let Some(rest) = base.strip_prefix("tiered-") {
+            let (c, l) = rest.split_once('-')?;
+            Engine::Tiered {
+                calls: c.parse().ok().filter(|&n| n > 0)?,
+                loops: l.parse().ok().filter(|&n| n > 0)?,
+            }
         } else {
             match (base, polling) {
                 ("interp", false) => Engine::Interp,
@@ -110,15 +127,34 @@ impl Engine {
     /// Runs `main` of `m` (which takes no arguments), stopping it after `limit`.
     pub fn run(self, m: &Module, work: &Path, limit: Duration) -> Result<Outcome, String> {
         match self {
-            Engine::Interp => in_process(m, EngineKind::Interp, 2, limit, false),
-            Engine::InterpPolling => in_process(m, EngineKind::Interp, 2, limit, true),
+            Engine::Interp => in_process(m, Config::new().engine(EngineKind::Interp), limit, false),
+            Engine::InterpPolling => {
+                in_process(m, Config::new().engine(EngineKind::Interp), limit, true)
+            }
             Engine::InterpSilc => {
                 let bytes = bytecode::encode(m);
                 let back = bytecode::decode(&bytes).map_err(|e| format!("decode: {e}"))?;
-                in_process(&back, EngineKind::Interp, 2, limit, true)
+                in_process(&back, Config::new().engine(EngineKind::Interp), limit, true)
             }
-            Engine::Jit { opt } => in_process(m, EngineKind::Jit, opt, limit, false),
-            Engine::JitPolling { opt } => in_process(m, EngineKind::Jit, opt, limit, true),
+            Engine::Jit { opt } => in_process(
+                m,
+                Config::new().engine(EngineKind::Jit).opt_level(opt),
+                limit,
+                false,
+            ),
+            Engine::JitPolling { opt } => in_process(
+                m,
+                Config::new().engine(EngineKind::Jit).opt_level(opt),
+                limit,
+                true,
+            ),
+            Engine::Tiered { calls, loops } => {
+                let config = Config::new()
+                    .engine(EngineKind::Tiered)
+                    .tier_thresholds(calls, loops)
+                    .tier_synchronous(true);
+                in_process(m, config, limit, true)
+            }
             Engine::Aot { opt } => aot_run(m, opt, work, limit),
         }
     }
@@ -131,6 +167,8 @@ pub fn default_engines() -> Vec<Engine> {
         Engine::InterpSilc,
         Engine::Jit { opt: 2 },
         Engine::JitPolling { opt: 0 },
+        Engine::Tiered { calls: 1, loops: 1 },
+        Engine::Tiered { calls: 2, loops: 3 },
         Engine::Aot { opt: 2 },
     ]
 }
@@ -140,16 +178,12 @@ pub fn default_engines() -> Vec<Engine> {
 /// without it the process aborts.
 fn in_process(
     m: &Module,
-    kind: EngineKind,
-    opt: u8,
+    config: Config,
     limit: Duration,
     polling: bool,
 ) -> Result<Outcome, String> {
-    let config = Config::new()
-        .engine(kind)
-        .opt_level(opt)
-        .capture_output()
-        .interruptible(polling);
+    let kind = config.engine;
+    let config = config.capture_output().interruptible(polling);
     let mut inst = Instance::new(config, m.clone(), Linker::new()).map_err(|e| e.to_string())?;
     inst.set_stdin(std::io::empty());
     let main = m.find_func("main").ok_or("no main")?;
@@ -205,11 +239,13 @@ fn in_process(
             status,
             trap: None,
         },
-        Err(t) => Outcome {
+        Err(jit::CallError::Trap(t)) => Outcome {
             stdout,
             status: 70,
             trap: Some(t.message().to_string()),
         },
+        // A compile failure is vsp's bug, never the program's trap: report it as a difference.
+        Err(e) => return Err(format!("{e}")),
     })
 }
 
