@@ -77,6 +77,13 @@ enum Command {
         /// Tiered engine: compile at the threshold, on the interpreter's thread (reproducible).
         #[arg(long)]
         tier_sync: bool,
+        /// Name native code in /tmp/perf-PID.map, so `perf report` shows `.sil` functions.
+        #[arg(long)]
+        perf_map: bool,
+        /// Write native code with `.sil` line tables to $JITDUMPDIR/jit-PID.dump (default
+        /// /tmp), for `perf record -k mono` + `perf inject --jit`.
+        #[arg(long)]
+        jitdump: bool,
     },
     /// Build a native executable, object, C header or runtime archive (ahead of time).
     Build(build::BuildArgs),
@@ -122,6 +129,8 @@ fn dispatch(cmd: Command) -> Result<i32, CliError> {
             tier_calls,
             tier_loops,
             tier_sync,
+            perf_map,
+            jitdump,
         } => {
             let loaded = load::load(&file)?;
             let defaults = jit::TierConfig::default();
@@ -139,6 +148,8 @@ fn dispatch(cmd: Command) -> Result<i32, CliError> {
                     opt_level: opt,
                     stats,
                     tier,
+                    perf_map,
+                    jitdump,
                 },
             )
         }

@@ -20,6 +20,8 @@ pub(crate) struct RunOptions {
     pub opt_level: u8,
     pub stats: bool,
     pub tier: TierConfig,
+    pub perf_map: bool,
+    pub jitdump: bool,
 }
 
 /// Reads `main`'s arguments as literals of the text format, typed by its parameters.
@@ -80,11 +82,18 @@ pub(crate) fn run(loaded: &Loaded, args: &[String], opts: &RunOptions) -> Result
     let config = Config::new()
         .engine(engine)
         .opt_level(opts.opt_level)
-        .tier(opts.tier);
+        .tier(opts.tier)
+        .perf_map(opts.perf_map)
+        .jitdump(opts.jitdump)
+        .source_name(source_path(&loaded.display_name));
     let mut inst = Instance::new(config, m.clone(), Linker::new()).map_err(|e| match e {
         LoadError::Invalid(d) => {
             CliError::Invalid(d.render(&loaded.display_name, loaded.source.as_deref()))
         }
+        LoadError::Observe(e) => CliError::CantWrite {
+            path: e.path,
+            err: e.err,
+        },
         other => CliError::Invalid(format!("{}: error: {other}\n", loaded.display_name)),
     })?;
     let t = Instant::now();
@@ -172,4 +181,11 @@ fn print_stats(s: &Stats, run_time: std::time::Duration) {
 /// `error: trap: MESSAGE` then the backtrace, on stderr.
 pub(crate) fn report_trap(trap: &Trap) {
     eprint!("error: {trap}\n{}", trap.render_backtrace());
+}
+
+/// The `.sil` file as profilers and debuggers should name it: absolute, so they find it from
+/// any directory.
+pub(crate) fn source_path(display_name: &str) -> String {
+    std::path::absolute(display_name)
+        .map_or_else(|_| display_name.to_string(), |p| p.display().to_string())
 }

@@ -10,12 +10,14 @@
 
 mod abi;
 mod imports;
+mod lines;
 mod translate;
 
 pub use abi::{
     SigInterner, array_signature, body_signature, c_signature, clif_type, osr_signature,
 };
 pub use imports::{Imports, helper_names};
+pub use lines::{LineRow, annotated_clif, line_table};
 
 use bytecode::{Module as BcModule, Type};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, UserFuncName, types};

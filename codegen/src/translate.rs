@@ -16,7 +16,7 @@ use bytecode::{
 };
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::Ieee64;
-use cranelift_codegen::ir::{Block, FuncRef, SigRef};
+use cranelift_codegen::ir::{Block, FuncRef, SigRef, SourceLoc};
 use cranelift_codegen::ir::{
     BlockArg, InstBuilder, JumpTableData, MemFlagsData, StackSlotData, StackSlotKind, Value, types,
 };
@@ -65,7 +65,15 @@ pub(crate) struct FunctionTranslator<'a, 'b> {
 }
 
 impl<'a, 'b> FunctionTranslator<'a, 'b> {
+    /// Tags the instructions emitted from now on with `.sil` line `line` (Cranelift carries it
+    /// to the machine code, where profilers and debuggers read it: `crate::line_table`).
+    fn at_line(&mut self, line: u32) {
+        self.line = line;
+        self.b.set_srcloc(SourceLoc::new(line));
+    }
+
     pub fn translate(&mut self) -> ModuleResult<()> {
+        self.at_line(self.f.loc.line);
         let entry = self.b.create_block();
         self.b.append_block_params_for_function_params(entry);
         self.b.switch_to_block(entry);
@@ -107,7 +115,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         }
 
         // Entry checks: stack depth, and interrupts when enabled.
-        self.line = self.f.loc.line;
+        self.at_line(self.f.loc.line);
         let sp = self.b.ins().get_stack_pointer(I64);
         let limit = self
             .b
@@ -125,7 +133,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             open = false;
         }
         for (i, inst) in self.f.body.iter().enumerate() {
-            self.line = inst.loc.line;
+            self.at_line(inst.loc.line);
             if let Some(&blk) = self.label_blocks.get(&(i as u32)) {
                 if open {
                     self.b.ins().jump(blk, &[]);

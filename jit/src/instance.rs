@@ -5,7 +5,8 @@
 use crate::interp::{self, ArrayFn, Completion, DecodeOptions, HostFn, Program, Vm};
 use crate::io::{Io, OutputMode};
 use crate::native::{
-    FuncStats, HostState, NativeCode, NativeStack, SharedCode, TRAP_COMPILE_ERROR,
+    FuncStats, HostState, NativeCode, NativeStack, Observe, ObserveError, SharedCode,
+    TRAP_COMPILE_ERROR,
 };
 use crate::tier::{TierConfig, TierStats, Tiering};
 use crate::trap::{FrameInfo, Trap, TrapCode};
@@ -58,6 +59,13 @@ pub struct Config {
     pub interruptible: bool,
     /// When the tiered engine moves code to native.
     pub tier: TierConfig,
+    /// Name every piece of native code in `/tmp/perf-PID.map`, for `perf report`.
+    pub perf_map: bool,
+    /// Write native code, its names and `.sil` line tables to a jitdump file
+    /// (`$JITDUMPDIR/jit-PID.dump`, default `/tmp`), for `perf inject --jit`.
+    pub jitdump: bool,
+    /// The `.sil` file that line tables name (default: the module name with `.sil`).
+    pub source_name: Option<String>,
 }
 
 impl Default for Config {
@@ -70,6 +78,9 @@ impl Default for Config {
             eager: false,
             interruptible: false,
             tier: TierConfig::default(),
+            perf_map: false,
+            jitdump: false,
+            source_name: None,
         }
     }
 }
@@ -121,6 +132,36 @@ impl Config {
     pub fn tier(mut self, tier: TierConfig) -> Config {
         self.tier = tier;
         self
+    }
+    /// Keep `/tmp/perf-PID.map` up to date with every function, trampoline and OSR entry
+    /// compiled, so `perf report` names `.sil` functions instead of bare addresses.
+    pub fn perf_map(mut self, on: bool) -> Config {
+        self.perf_map = on;
+        self
+    }
+    /// Write a jitdump file (code, names, `.sil` lines) for `perf inject --jit` and
+    /// `perf annotate`; see `jit::jitdump_path`.
+    pub fn jitdump(mut self, on: bool) -> Config {
+        self.jitdump = on;
+        self
+    }
+    /// The `.sil` file name profilers and debuggers show for line numbers.
+    pub fn source_name(mut self, name: impl Into<String>) -> Config {
+        self.source_name = Some(name.into());
+        self
+    }
+
+    /// What the native tier tells profilers.
+    fn observe(&self, module: &Module) -> Observe {
+        Observe {
+            perf_map: self.perf_map,
+            jitdump: self.jitdump,
+            source: self
+                .source_name
+                .clone()
+                .unwrap_or_else(|| format!("{}.sil", module.name))
+                .into(),
+        }
     }
 }
 
@@ -235,6 +276,9 @@ pub enum LoadError {
     /// A broken invariant in a verified module: a bug in vsp, reported instead of run.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A profiler file (`Config::perf_map`, `Config::jitdump`) could not be created.
+    #[error("{0}")]
+    Observe(#[from] ObserveError),
 }
 
 /// Errors of a call from the host.
@@ -398,6 +442,10 @@ impl Instance {
             interrupts: inst.config.interruptible,
             loop_heads: inst.config.engine == EngineKind::Tiered,
         };
+        let observe = inst.config.observe(&inst.module);
+        if inst.config.engine != EngineKind::Interp {
+            observe.open()?;
+        }
         inst.backend = match inst.config.engine {
             EngineKind::Interp => Backend::Interp {
                 prog: Program::decode_with(&inst.module, opts).map_err(LoadError::Internal)?,
@@ -409,6 +457,7 @@ impl Instance {
                     inst.config.opt_level,
                     inst.config.interruptible,
                     inst.config.eager,
+                    observe,
                 )?;
                 code.table.install(&mut inst.vmctx);
                 let code: SharedCode = Arc::new(Mutex::new(Some(code)));
@@ -429,6 +478,7 @@ impl Instance {
                     inst.config.tier,
                     inst.config.opt_level,
                     inst.config.interruptible,
+                    observe,
                 );
                 tier.shared.table.install(&mut inst.vmctx);
                 Backend::Tiered {
@@ -726,6 +776,7 @@ impl Instance {
                     self.config.tier,
                     self.config.opt_level,
                     self.config.interruptible,
+                    self.config.observe(&self.module),
                 );
                 new_tier.inherit(tier);
                 *tier = new_tier;
@@ -756,7 +807,14 @@ impl Instance {
             let mut guard = code.lock().unwrap_or_else(|e| e.into_inner());
             return guard.as_mut()?.clif(&self.module, id.0 as usize).ok();
         }
-        let mut code = NativeCode::new(&self.module, self.config.opt_level, false, false).ok()?;
+        let mut code = NativeCode::new(
+            &self.module,
+            self.config.opt_level,
+            false,
+            false,
+            Observe::default(),
+        )
+        .ok()?;
         code.clif(&self.module, id.0 as usize).ok()
     }
 

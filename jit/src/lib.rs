@@ -14,6 +14,6 @@ pub use instance::{
 };
 pub use interp::Completion;
 pub use io::{Io, OutputMode, clock_ns};
-pub use native::FuncStats;
+pub use native::{FuncStats, ObserveError, jitdump_path, perf_map_path};
 pub use tier::{TierConfig, TierStats};
 pub use trap::{FrameInfo, Trap, TrapCode};

@@ -3,6 +3,7 @@
 //! recompiled or redefined by swapping one pointer, without touching its callers.
 
 use super::host::symbols;
+use super::observe::{CodeRecord, Observe};
 use bytecode::Module as BcModule;
 use codegen::{CallMode, CodegenError, Config, ExternMode, ModuleEnv};
 use cranelift_codegen::Context;
@@ -103,6 +104,8 @@ pub(crate) struct NativeCode {
     /// otherwise a function is compiled with everything it reaches directly.
     one_at_a_time: bool,
     osr_count: u32,
+    /// Profiler files told about every piece of code as it is finalized.
+    observe: Observe,
 }
 
 // SAFETY: the JIT module (raw pointers to its own code memory) has no thread affinity; every
@@ -151,8 +154,9 @@ impl NativeCode {
         opt_level: u8,
         interrupts: bool,
         eager: bool,
+        observe: Observe,
     ) -> Result<NativeCode, CodegenError> {
-        let mut nc = NativeCode::with_options(bc, opt_level, interrupts, false)?;
+        let mut nc = NativeCode::with_options(bc, opt_level, interrupts, false, observe)?;
         if eager {
             let all: Vec<usize> = (0..bc.funcs.len()).collect();
             nc.define(bc, &all)?;
@@ -169,8 +173,9 @@ impl NativeCode {
         interrupts: bool,
         table: Arc<CodeTable>,
         sigs: codegen::SigInterner,
+        observe: Observe,
     ) -> Result<NativeCode, CodegenError> {
-        let mut nc = NativeCode::with_options(bc, opt_level, interrupts, true)?;
+        let mut nc = NativeCode::with_options(bc, opt_level, interrupts, true, observe)?;
         nc.table = table;
         nc.env.sigs = sigs;
         Ok(nc)
@@ -191,6 +196,7 @@ impl NativeCode {
         opt_level: u8,
         interrupts: bool,
         one_at_a_time: bool,
+        observe: Observe,
     ) -> Result<NativeCode, CodegenError> {
         let isa = host_isa(opt_level).map_err(|message| CodegenError::Cranelift {
             func: "<isa>".into(),
@@ -232,6 +238,7 @@ impl NativeCode {
             generation: 0,
             one_at_a_time,
             osr_count: 0,
+            observe,
         })
     }
 
@@ -282,6 +289,7 @@ impl NativeCode {
             ctx,
             fctx,
             stats,
+            observe,
             ..
         } = self;
         let module = module.as_mut().expect("module lives until drop");
@@ -296,13 +304,36 @@ impl NativeCode {
                 func: f.name.clone(),
                 message: format!("{e:?}"),
             })?;
+        let (size, lines) = compiled(ctx);
         let tsig = codegen::array_signature(module);
         let tid = module.declare_function(&format!("osr{n}.t{func}"), Linkage::Local, &tsig)?;
         codegen::build_osr_trampoline(module, bc, func, id, ctx, fctx)?;
         module.define_function(tid, ctx)?;
+        let (tsize, _) = compiled(ctx);
         module.finalize_definitions()?;
         stats[func].compile_time += start.elapsed();
-        Ok(module.get_finalized_function(tid))
+        let trampoline = module.get_finalized_function(tid);
+        if observe.any() {
+            let line = bc.funcs[func]
+                .body
+                .get(header as usize)
+                .map_or(0, |i| i.loc.line);
+            observe.publish(&[
+                CodeRecord {
+                    name: format!("{} (OSR entry, loop at line {line})", f.name),
+                    addr: module.get_finalized_function(id),
+                    size,
+                    lines,
+                },
+                CodeRecord {
+                    name: format!("{} (OSR trampoline, loop at line {line})", f.name),
+                    addr: trampoline,
+                    size: tsize,
+                    lines: Vec::new(),
+                },
+            ]);
+        }
+        Ok(trampoline)
     }
 
     /// `roots` plus every function reachable from them that has no code yet.
@@ -366,12 +397,15 @@ impl NativeCode {
     fn define(&mut self, bc: &BcModule, which: &[usize]) -> Result<(), CodegenError> {
         let g = self.generation;
         let mut tramp_ids = Vec::with_capacity(which.len());
+        // Sizes and line tables of each body and trampoline, for the profiler files.
+        let mut pieces = Vec::new();
         let NativeCode {
             module,
             env,
             ctx,
             fctx,
             stats,
+            observe,
             ..
         } = self;
         let module = module.as_mut().expect("module lives until drop");
@@ -384,11 +418,14 @@ impl NativeCode {
                     func: bc.funcs[i].name.clone(),
                     message: format!("{e:?}"),
                 })?;
-            let size = ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
+            let (size, lines) = compiled(ctx);
             let tsig = codegen::array_signature(module);
             let tid = module.declare_function(&format!("t{i}.g{g}"), Linkage::Local, &tsig)?;
             codegen::build_array_trampoline(module, bc, env, i, ctx, fctx)?;
             module.define_function(tid, ctx)?;
+            if observe.any() {
+                pieces.push((size, lines, compiled(ctx).0));
+            }
             tramp_ids.push(tid);
             let st = &mut stats[i];
             st.compile_time += start.elapsed();
@@ -396,6 +433,25 @@ impl NativeCode {
             st.compiles += 1;
         }
         module.finalize_definitions()?;
+        if observe.any() {
+            let mut records = Vec::with_capacity(2 * which.len());
+            for ((&i, &tid), (size, lines, tsize)) in which.iter().zip(&tramp_ids).zip(pieces) {
+                let name = &bc.funcs[i].name;
+                records.push(CodeRecord {
+                    name: name.clone(),
+                    addr: module.get_finalized_function(env.body_ids[i]),
+                    size,
+                    lines,
+                });
+                records.push(CodeRecord {
+                    name: format!("{name} (trampoline)"),
+                    addr: module.get_finalized_function(tid),
+                    size: tsize,
+                    lines: Vec::new(),
+                });
+            }
+            observe.publish(&records);
+        }
         for (&i, tid) in which.iter().zip(tramp_ids) {
             let entry = module.get_finalized_function(self.env.body_ids[i]);
             self.table
@@ -419,6 +475,12 @@ impl NativeCode {
         module.clear_context(ctx);
         Ok(text)
     }
+}
+
+/// Machine code size and `.sil` line table of the function `ctx` has just compiled.
+fn compiled(ctx: &Context) -> (usize, Vec<codegen::LineRow>) {
+    let size = ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
+    (size, codegen::line_table(ctx))
 }
 
 impl Drop for NativeCode {

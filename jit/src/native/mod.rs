@@ -3,11 +3,14 @@
 
 mod code;
 mod host;
+mod observe;
 mod stack;
 
 pub use code::FuncStats;
 pub(crate) use code::{CodeTable, NativeCode};
 pub(crate) use host::{HostState, TRAP_COMPILE_ERROR};
+pub(crate) use observe::Observe;
+pub use observe::{ObserveError, jitdump_path, perf_map_path};
 pub(crate) use stack::NativeStack;
 
 use std::sync::{Arc, Mutex};

@@ -13,7 +13,7 @@
 mod worker;
 
 use crate::interp::{HotCode, LoopInfo, Program};
-use crate::native::{CodeTable, NativeCode, SharedCode};
+use crate::native::{CodeTable, NativeCode, Observe, SharedCode};
 use bytecode::Module;
 use std::sync::atomic::AtomicPtr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -88,6 +88,8 @@ pub(crate) struct Shared {
     cfg: TierConfig,
     opt_level: u8,
     interrupts: bool,
+    /// Profiler files to tell about code compiled here.
+    observe: Observe,
     /// The `NativeCode` generation this module's code belongs to (redefinitions count up).
     generation: u32,
     book: Mutex<Book>,
@@ -120,6 +122,7 @@ impl Shared {
                 self.interrupts,
                 self.table.clone(),
                 self.sigs.clone(),
+                self.observe.clone(),
             ) {
                 Ok(c) => *guard = Some(c),
                 Err(e) => {
@@ -254,6 +257,7 @@ impl Tiering {
         cfg: TierConfig,
         opt_level: u8,
         interrupts: bool,
+        observe: Observe,
     ) -> Tiering {
         let (table, sigs, generation) = {
             let guard = code.lock().unwrap_or_else(|e| e.into_inner());
@@ -290,6 +294,7 @@ impl Tiering {
                 cfg,
                 opt_level,
                 interrupts,
+                observe,
                 generation,
                 book: Mutex::new(Book {
                     funcs,
