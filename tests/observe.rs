@@ -376,3 +376,32 @@ fn bad_jitdump_dir_is_an_error_not_a_crash() {
         "{err}"
     );
 }
+
+#[test]
+fn emitted_clif_names_the_sil_line_of_each_block() {
+    let d = work("clif");
+    let p = prog(&d);
+    let o = Command::new(vsp())
+        .args(["build", "--emit", "clif", "-o"])
+        .arg(d.join("obs.clif"))
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let clif = std::fs::read_to_string(d.join("obs.clif")).unwrap();
+    // fib's entry block is its `func` line; the `blt` on line 4 starts a block, the loop
+    // header on line 17 another.
+    for want in [
+        "block0(v0: i64, v1: i64):  ; line 2",
+        ":  ; line 4",
+        ":  ; line 17",
+    ] {
+        assert!(clif.contains(want), "{want} in {clif}");
+    }
+    assert!(clif.contains("    ; line 6\n"), "{clif}");
+    // Cranelift's own hexadecimal source locations are replaced by the comments.
+    assert!(
+        !clif.lines().any(|l| l.trim_start().starts_with('@')),
+        "{clif}"
+    );
+}

@@ -247,7 +247,7 @@ fn define(
         for (user, name) in &names {
             let _ = writeln!(out.clif, ";   {user} = {name}");
         }
-        let _ = writeln!(out.clif, "{}", ctx.func.display());
+        let _ = writeln!(out.clif, "{}", codegen::annotated_clif(&ctx.func));
     }
     ctx.set_disasm(listings.asm);
     m.define_function(id, ctx)

@@ -49,7 +49,19 @@ pub fn annotated_clif(func: &Function) -> String {
     let mut w = LineWriter { last: None };
     // Writing into a `String` cannot fail.
     let _ = decorate_function(&mut w, &mut out, func);
-    out
+    // Value aliases of block parameters are written by Cranelift itself, at the wide indent.
+    let mut text = String::with_capacity(out.len());
+    for line in out.lines() {
+        let t = line.trim_start();
+        if t.len() < line.len() && t.starts_with('v') && t.contains(" -> ") {
+            text.push_str("    ");
+            text.push_str(t);
+        } else {
+            text.push_str(line);
+        }
+        text.push('\n');
+    }
+    text
 }
 
 struct LineWriter {
@@ -67,10 +79,11 @@ impl FuncWriter for LineWriter {
         w: &mut dyn Write,
         func: &Function,
         block: Block,
-        indent: usize,
+        _indent: usize,
     ) -> fmt::Result {
+        // Cranelift widens the indent for its `@` prefixes, which are dropped here.
         let mut head = String::new();
-        PlainWriter.write_block_header(&mut head, func, block, indent)?;
+        PlainWriter.write_block_header(&mut head, func, block, 4)?;
         let line = func.layout.first_inst(block).and_then(|i| line_of(func, i));
         self.last = line;
         match line {
@@ -85,7 +98,7 @@ impl FuncWriter for LineWriter {
         func: &Function,
         aliases: &SecondaryMap<Value, Vec<Value>>,
         inst: Inst,
-        indent: usize,
+        _indent: usize,
     ) -> fmt::Result {
         let line = line_of(func, inst);
         if line.is_some() && line != self.last {
@@ -93,12 +106,11 @@ impl FuncWriter for LineWriter {
             writeln!(w, "{:4}; line {}", "", line.unwrap_or_default())?;
         }
         let mut text = String::new();
-        PlainWriter.write_instruction(&mut text, func, aliases, inst, indent)?;
-        let text = text.trim_start();
+        PlainWriter.write_instruction(&mut text, func, aliases, inst, 4)?;
         // Drop the `@000c ` source-location prefix: the comments above say it in decimal.
         let text = match text.strip_prefix('@') {
             Some(rest) => rest.split_once(' ').map_or(rest, |(_, r)| r).trim_start(),
-            None => text,
+            None => text.trim_start(),
         };
         write!(w, "{:4}{text}", "")
     }

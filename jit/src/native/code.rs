@@ -471,7 +471,7 @@ impl NativeCode {
         } = self;
         let module = module.as_mut().expect("module lives until drop");
         codegen::translate_function(module, bc, env, index, ctx, fctx)?;
-        let text = ctx.func.display().to_string();
+        let text = codegen::annotated_clif(&ctx.func);
         module.clear_context(ctx);
         Ok(text)
     }
