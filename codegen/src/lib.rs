@@ -9,6 +9,7 @@
 #![allow(clippy::result_large_err)]
 
 mod abi;
+mod dwarf;
 mod imports;
 mod lines;
 mod translate;
@@ -16,6 +17,7 @@ mod translate;
 pub use abi::{
     SigInterner, array_signature, body_signature, c_signature, clif_type, osr_signature,
 };
+pub use dwarf::{DebugFunc, write_dwarf};
 pub use imports::{Imports, helper_names};
 pub use lines::{LineRow, annotated_clif, line_table};
 
