@@ -84,6 +84,10 @@ enum Command {
         /// /tmp), for `perf record -k mono` + `perf inject --jit`.
         #[arg(long)]
         jitdump: bool,
+        /// Register native code with gdb (its JIT interface): `gdb --args vsp run --gdb-jit
+        /// FILE` can break on `.sil` functions and lines.
+        #[arg(long)]
+        gdb_jit: bool,
     },
     /// Build a native executable, object, C header or runtime archive (ahead of time).
     Build(build::BuildArgs),
@@ -131,6 +135,7 @@ fn dispatch(cmd: Command) -> Result<i32, CliError> {
             tier_sync,
             perf_map,
             jitdump,
+            gdb_jit,
         } => {
             let loaded = load::load(&file)?;
             let defaults = jit::TierConfig::default();
@@ -150,6 +155,7 @@ fn dispatch(cmd: Command) -> Result<i32, CliError> {
                     tier,
                     perf_map,
                     jitdump,
+                    gdb_jit,
                 },
             )
         }

@@ -22,6 +22,7 @@ pub(crate) struct RunOptions {
     pub tier: TierConfig,
     pub perf_map: bool,
     pub jitdump: bool,
+    pub gdb_jit: bool,
 }
 
 /// Reads `main`'s arguments as literals of the text format, typed by its parameters.
@@ -85,6 +86,7 @@ pub(crate) fn run(loaded: &Loaded, args: &[String], opts: &RunOptions) -> Result
         .tier(opts.tier)
         .perf_map(opts.perf_map)
         .jitdump(opts.jitdump)
+        .gdb_jit(opts.gdb_jit)
         .source_name(source_path(&loaded.display_name));
     let mut inst = Instance::new(config, m.clone(), Linker::new()).map_err(|e| match e {
         LoadError::Invalid(d) => {

@@ -178,3 +178,78 @@ fn executables_without_g_carry_no_debug_info() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(!text.contains(".debug_line"), "{text}");
 }
+
+/// gdb's commands for JIT code: breakpoints wait (pending) until the code is registered.
+fn jit_gdb(dir: &Path, commands: &[&str], run_args: &[&str]) -> String {
+    let mut all = vec!["set breakpoint pending on"];
+    all.extend_from_slice(commands);
+    let mut args = vec![vsp(), "run", "--gdb-jit"];
+    args.extend_from_slice(run_args);
+    gdb(dir, &all, &args)
+}
+
+#[test]
+fn gdb_breaks_on_a_sil_function_in_jit_code_and_shows_sil_lines_in_bt() {
+    let d = work("gdb_jit");
+    if !have("gdb") {
+        return;
+    }
+    let p = prog(&d);
+    let out = jit_gdb(
+        &d,
+        &["break fib", "run", "bt"],
+        &[p.to_str().unwrap(), "10"],
+    );
+    let file = p.display();
+    // Stopped in JIT code, past the prologue, on one of fib's lines.
+    assert!(out.contains(&format!("fib () at {file}:")), "{out}");
+    // The backtrace names main on the line of its call, and goes on into vsp's own frames.
+    assert!(out.contains(&format!("in main () at {file}:16")), "{out}");
+    assert!(out.contains("in main.trampoline ()"), "{out}");
+    assert!(out.contains("jit::instance::"), "{out}");
+}
+
+#[test]
+fn gdb_steps_by_sil_line_in_jit_code() {
+    let d = work("gdb_jit_step");
+    if !have("gdb") {
+        return;
+    }
+    let p = prog(&d);
+    let out = jit_gdb(
+        &d,
+        &["tbreak dbg.sil:5", "run", "next", "next"],
+        &["-O0", p.to_str().unwrap(), "10"],
+    );
+    let file = p.display();
+    assert!(out.contains(&format!("fib () at {file}:5")), "{out}");
+    assert!(out.contains("\n6\t    call a, fib(a)\n"), "{out}");
+    assert!(out.contains("\n7\t    sub b, n, 2\n"), "{out}");
+}
+
+#[test]
+fn gdb_sees_code_the_tiered_engine_compiles_in_the_background() {
+    let d = work("gdb_tiered");
+    if !have("gdb") {
+        return;
+    }
+    let p = prog(&d);
+    // Not synchronous: fib is compiled on the background thread once hot, and main's loop-free
+    // body stays interpreted; the breakpoint is hit in fib's native code.
+    let out = jit_gdb(
+        &d,
+        &["break fib", "run", "bt 1"],
+        &[
+            "--engine",
+            "tiered",
+            "--tier-calls",
+            "50",
+            p.to_str().unwrap(),
+            "25",
+        ],
+    );
+    assert!(
+        out.contains(&format!("fib () at {}:", p.display())),
+        "{out}"
+    );
+}

@@ -64,6 +64,8 @@ pub struct Config {
     /// Write native code, its names and `.sil` line tables to a jitdump file
     /// (`$JITDUMPDIR/jit-PID.dump`, default `/tmp`), for `perf inject --jit`.
     pub jitdump: bool,
+    /// Tell gdb about native code through its JIT interface (symbols, `.sil` lines, frames).
+    pub gdb_jit: bool,
     /// The `.sil` file that line tables name (default: the module name with `.sil`).
     pub source_name: Option<String>,
 }
@@ -80,6 +82,7 @@ impl Default for Config {
             tier: TierConfig::default(),
             perf_map: false,
             jitdump: false,
+            gdb_jit: false,
             source_name: None,
         }
     }
@@ -145,6 +148,12 @@ impl Config {
         self.jitdump = on;
         self
     }
+    /// Register native code with gdb's JIT interface as it is compiled (an in-memory ELF with
+    /// DWARF per batch), so gdb can break on `.sil` functions and lines and show them in `bt`.
+    pub fn gdb_jit(mut self, on: bool) -> Config {
+        self.gdb_jit = on;
+        self
+    }
     /// The `.sil` file name profilers and debuggers show for line numbers.
     pub fn source_name(mut self, name: impl Into<String>) -> Config {
         self.source_name = Some(name.into());
@@ -156,6 +165,7 @@ impl Config {
         Observe {
             perf_map: self.perf_map,
             jitdump: self.jitdump,
+            gdb: self.gdb_jit,
             source: self
                 .source_name
                 .clone()

@@ -2,6 +2,7 @@
 //! table of entry points every call goes through, so a function can be compiled later,
 //! recompiled or redefined by swapping one pointer, without touching its callers.
 
+use super::gdb::GdbImage;
 use super::host::symbols;
 use super::observe::{CodeRecord, Observe};
 use bytecode::Module as BcModule;
@@ -104,8 +105,10 @@ pub(crate) struct NativeCode {
     /// otherwise a function is compiled with everything it reaches directly.
     one_at_a_time: bool,
     osr_count: u32,
-    /// Profiler files told about every piece of code as it is finalized.
+    /// Profiler files (and gdb) told about every piece of code as it is finalized.
     observe: Observe,
+    /// The debug images registered with gdb for this code (unregistered on drop).
+    gdb_images: Vec<GdbImage>,
 }
 
 // SAFETY: the JIT module (raw pointers to its own code memory) has no thread affinity; every
@@ -239,6 +242,7 @@ impl NativeCode {
             one_at_a_time,
             osr_count: 0,
             observe,
+            gdb_images: Vec::new(),
         })
     }
 
@@ -290,6 +294,7 @@ impl NativeCode {
             fctx,
             stats,
             observe,
+            gdb_images,
             ..
         } = self;
         let module = module.as_mut().expect("module lives until drop");
@@ -304,12 +309,12 @@ impl NativeCode {
                 func: f.name.clone(),
                 message: format!("{e:?}"),
             })?;
-        let (size, lines) = compiled(ctx);
+        let piece = observe.piece(ctx, module.isa());
         let tsig = codegen::array_signature(module);
         let tid = module.declare_function(&format!("osr{n}.t{func}"), Linkage::Local, &tsig)?;
         codegen::build_osr_trampoline(module, bc, func, id, ctx, fctx)?;
         module.define_function(tid, ctx)?;
-        let (tsize, _) = compiled(ctx);
+        let tpiece = observe.piece(ctx, module.isa());
         module.finalize_definitions()?;
         stats[func].compile_time += start.elapsed();
         let trampoline = module.get_finalized_function(tid);
@@ -318,20 +323,21 @@ impl NativeCode {
                 .body
                 .get(header as usize)
                 .map_or(0, |i| i.loc.line);
-            observe.publish(&[
+            let records = [
                 CodeRecord {
-                    name: format!("{} (OSR entry, loop at line {line})", f.name),
+                    name: format!("{}.osr.line{line}", f.name),
                     addr: module.get_finalized_function(id),
-                    size,
-                    lines,
+                    decl_line: f.loc.line,
+                    piece,
                 },
                 CodeRecord {
-                    name: format!("{} (OSR trampoline, loop at line {line})", f.name),
+                    name: format!("{}.osr.line{line}.trampoline", f.name),
                     addr: trampoline,
-                    size: tsize,
-                    lines: Vec::new(),
+                    decl_line: 0,
+                    piece: tpiece,
                 },
-            ]);
+            ];
+            gdb_images.extend(observe.publish(module.isa(), &records));
         }
         Ok(trampoline)
     }
@@ -406,6 +412,7 @@ impl NativeCode {
             fctx,
             stats,
             observe,
+            gdb_images,
             ..
         } = self;
         let module = module.as_mut().expect("module lives until drop");
@@ -418,13 +425,14 @@ impl NativeCode {
                     func: bc.funcs[i].name.clone(),
                     message: format!("{e:?}"),
                 })?;
-            let (size, lines) = compiled(ctx);
+            let size = ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
+            let piece = observe.piece(ctx, module.isa());
             let tsig = codegen::array_signature(module);
             let tid = module.declare_function(&format!("t{i}.g{g}"), Linkage::Local, &tsig)?;
             codegen::build_array_trampoline(module, bc, env, i, ctx, fctx)?;
             module.define_function(tid, ctx)?;
             if observe.any() {
-                pieces.push((size, lines, compiled(ctx).0));
+                pieces.push((piece, observe.piece(ctx, module.isa())));
             }
             tramp_ids.push(tid);
             let st = &mut stats[i];
@@ -435,22 +443,22 @@ impl NativeCode {
         module.finalize_definitions()?;
         if observe.any() {
             let mut records = Vec::with_capacity(2 * which.len());
-            for ((&i, &tid), (size, lines, tsize)) in which.iter().zip(&tramp_ids).zip(pieces) {
-                let name = &bc.funcs[i].name;
+            for ((&i, &tid), (piece, tpiece)) in which.iter().zip(&tramp_ids).zip(pieces) {
+                let f = &bc.funcs[i];
                 records.push(CodeRecord {
-                    name: name.clone(),
+                    name: f.name.clone(),
                     addr: module.get_finalized_function(env.body_ids[i]),
-                    size,
-                    lines,
+                    decl_line: f.loc.line,
+                    piece,
                 });
                 records.push(CodeRecord {
-                    name: format!("{name} (trampoline)"),
+                    name: format!("{}.trampoline", f.name),
                     addr: module.get_finalized_function(tid),
-                    size: tsize,
-                    lines: Vec::new(),
+                    decl_line: 0,
+                    piece: tpiece,
                 });
             }
-            observe.publish(&records);
+            gdb_images.extend(observe.publish(module.isa(), &records));
         }
         for (&i, tid) in which.iter().zip(tramp_ids) {
             let entry = module.get_finalized_function(self.env.body_ids[i]);
@@ -477,14 +485,10 @@ impl NativeCode {
     }
 }
 
-/// Machine code size and `.sil` line table of the function `ctx` has just compiled.
-fn compiled(ctx: &Context) -> (usize, Vec<codegen::LineRow>) {
-    let size = ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
-    (size, codegen::line_table(ctx))
-}
-
 impl Drop for NativeCode {
     fn drop(&mut self) {
+        // gdb forgets the code before it goes.
+        self.gdb_images.clear();
         if let Some(m) = self.module.take() {
             // SAFETY: the table and trampolines point into this module's memory; they are
             // dropped with `self`, and no call is running (calls borrow the instance mutably).

@@ -2,6 +2,7 @@
 //! compiled code calls back into.
 
 mod code;
+mod gdb;
 mod host;
 mod observe;
 mod stack;

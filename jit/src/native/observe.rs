@@ -1,18 +1,25 @@
-//! Tells profilers where JIT code is, as it is finalized: the perf map (`/tmp/perf-PID.map`,
-//! names only) and the jitdump file (`jit-PID.dump`: names, code bytes and `.sil` line tables,
-//! for `perf inject --jit`). Both are per process and shared by every instance in it.
+//! Tells profilers and debuggers where JIT code is, as it is finalized: the perf map
+//! (`/tmp/perf-PID.map`, names only), the jitdump file (`jit-PID.dump`: names, code bytes and
+//! `.sil` line tables, for `perf inject --jit`), both per process and shared by every instance
+//! in it, and gdb (`super::gdb`: DWARF through the GDB JIT interface).
 
-use codegen::LineRow;
+use super::gdb::GdbImage;
+use codegen::{DebugFunc, LineRow};
+use cranelift_codegen::Context;
+use cranelift_codegen::isa::TargetIsa;
+use cranelift_codegen::isa::unwind::{CfaUnwindInfo, UnwindInfo};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// Which profiler files the native tier keeps up to date (`Config::perf_map`, `Config::jitdump`).
+/// Which profiler files the native tier keeps up to date (`Config::perf_map`, `Config::jitdump`)
+/// and whether gdb is told about code (`Config::gdb_jit`).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Observe {
     pub perf_map: bool,
     pub jitdump: bool,
+    pub gdb: bool,
     /// The `.sil` file name that line tables refer to.
     pub source: Arc<str>,
 }
@@ -26,13 +33,22 @@ pub struct ObserveError {
     pub err: std::io::Error,
 }
 
+/// What is kept of a function just compiled, until its address is known.
+pub(crate) struct Piece {
+    pub size: usize,
+    /// `.sil` lines by offset (empty for trampolines, and when nothing needs them).
+    pub lines: Vec<LineRow>,
+    /// Call frame information (for gdb only).
+    pub unwind: Option<CfaUnwindInfo>,
+}
+
 /// One piece of finalized code: a function body, a trampoline or an OSR entry.
 pub(crate) struct CodeRecord {
     pub name: String,
     pub addr: *const u8,
-    pub size: usize,
-    /// `.sil` lines by offset (empty for trampolines).
-    pub lines: Vec<LineRow>,
+    /// The `.sil` line of its `func` (0 for a trampoline).
+    pub decl_line: u32,
+    pub piece: Piece,
 }
 
 static PERF_MAP: Mutex<Option<BufWriter<File>>> = Mutex::new(None);
@@ -55,7 +71,26 @@ pub fn jitdump_path() -> PathBuf {
 
 impl Observe {
     pub fn any(&self) -> bool {
-        self.perf_map || self.jitdump
+        self.perf_map || self.jitdump || self.gdb
+    }
+
+    /// What will be needed of the function `ctx` has just compiled (after
+    /// `Module::define_function`).
+    pub fn piece(&self, ctx: &Context, isa: &dyn TargetIsa) -> Piece {
+        let code = ctx.compiled_code();
+        let unwind = match code.filter(|_| self.gdb).map(|c| c.create_unwind_info(isa)) {
+            Some(Ok(Some(UnwindInfo::SystemV(u)))) => Some(u),
+            _ => None,
+        };
+        Piece {
+            size: code.map_or(0, |c| c.code_buffer().len()),
+            lines: if self.jitdump || self.gdb {
+                codegen::line_table(ctx)
+            } else {
+                Vec::new()
+            },
+            unwind,
+        }
     }
 
     /// Creates the files asked for (once per process; later instances append to them), so that
@@ -85,14 +120,15 @@ impl Observe {
         Ok(())
     }
 
-    /// Records code that has just been finalized (and is about to be published). Write errors
-    /// after the files were opened are ignored: a profiler's file must never stop the program.
-    pub fn publish(&self, code: &[CodeRecord]) {
+    /// Records code that has just been finalized (and is about to be published); with gdb on,
+    /// returns its registration, which must live as long as the code. Write errors after the
+    /// files were opened are ignored: a profiler's file must never stop the program.
+    pub fn publish(&self, isa: &dyn TargetIsa, code: &[CodeRecord]) -> Option<GdbImage> {
         if self.perf_map
             && let Some(map) = lock(&PERF_MAP).as_mut()
         {
             for c in code {
-                let _ = writeln!(map, "{:x} {:x} {}", c.addr as usize, c.size, c.name);
+                let _ = writeln!(map, "{:x} {:x} {}", c.addr as usize, c.piece.size, c.name);
             }
             // perf reads the map when the process exits, but a crash must not lose it.
             let _ = map.flush();
@@ -105,6 +141,22 @@ impl Observe {
             }
             let _ = dump.out.flush();
         }
+        if !self.gdb {
+            return None;
+        }
+        let funcs: Vec<DebugFunc> = code
+            .iter()
+            .map(|c| DebugFunc {
+                name: c.name.clone(),
+                address: cranelift_codegen::gimli::write::Address::Constant(c.addr as u64),
+                size: c.piece.size as u64,
+                decl_line: c.decl_line,
+                lines: c.piece.lines.clone(),
+                unwind: c.piece.unwind.clone(),
+                external: false,
+            })
+            .collect();
+        GdbImage::register(isa, &self.source, &funcs)
     }
 }
 
@@ -187,16 +239,17 @@ impl JitDump {
     fn record(&mut self, c: &CodeRecord, source: &str) -> std::io::Result<()> {
         let addr = c.addr as u64;
         let ts = timestamp();
-        if !c.lines.is_empty() {
+        let (lines, size) = (&c.piece.lines, c.piece.size);
+        if !lines.is_empty() {
             let entry_size = 8 + 4 + 4 + source.len() + 1;
-            let total = 16 + 16 + c.lines.len() * entry_size;
+            let total = 16 + 16 + lines.len() * entry_size;
             let mut r = Vec::with_capacity(total);
             r.extend_from_slice(&JIT_CODE_DEBUG_INFO.to_ne_bytes());
             r.extend_from_slice(&(total as u32).to_ne_bytes());
             r.extend_from_slice(&ts.to_ne_bytes());
             r.extend_from_slice(&addr.to_ne_bytes());
-            r.extend_from_slice(&(c.lines.len() as u64).to_ne_bytes());
-            for row in &c.lines {
+            r.extend_from_slice(&(lines.len() as u64).to_ne_bytes());
+            for row in lines {
                 r.extend_from_slice(&(addr + u64::from(row.offset)).to_ne_bytes());
                 r.extend_from_slice(&row.line.to_ne_bytes());
                 r.extend_from_slice(&0u32.to_ne_bytes()); // discriminator
@@ -205,8 +258,8 @@ impl JitDump {
             }
             self.out.write_all(&r)?;
         }
-        let total = 16 + 40 + c.name.len() + 1 + c.size;
-        let mut r = Vec::with_capacity(total - c.size);
+        let total = 16 + 40 + c.name.len() + 1 + size;
+        let mut r = Vec::with_capacity(total - size);
         r.extend_from_slice(&JIT_CODE_LOAD.to_ne_bytes());
         r.extend_from_slice(&(total as u32).to_ne_bytes());
         r.extend_from_slice(&ts.to_ne_bytes());
@@ -214,14 +267,14 @@ impl JitDump {
         r.extend_from_slice(&thread_id().to_ne_bytes());
         r.extend_from_slice(&addr.to_ne_bytes()); // vma
         r.extend_from_slice(&addr.to_ne_bytes()); // code address
-        r.extend_from_slice(&(c.size as u64).to_ne_bytes());
+        r.extend_from_slice(&(size as u64).to_ne_bytes());
         r.extend_from_slice(&self.code_index.to_ne_bytes());
         r.extend_from_slice(c.name.as_bytes());
         r.push(0);
         self.out.write_all(&r)?;
         // SAFETY: `addr..addr + size` is code Cranelift has just finalized (mapped readable and
         // executable, never freed while the instance lives, and the instance is compiling now).
-        let bytes = unsafe { std::slice::from_raw_parts(c.addr, c.size) };
+        let bytes = unsafe { std::slice::from_raw_parts(c.addr, size) };
         self.out.write_all(bytes)?;
         self.code_index += 1;
         Ok(())
