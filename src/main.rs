@@ -3,6 +3,7 @@
 mod build;
 mod error;
 mod load;
+mod profile;
 mod repl;
 mod run;
 
@@ -88,6 +89,10 @@ enum Command {
         /// FILE` can break on `.sil` functions and lines.
         #[arg(long)]
         gdb_jit: bool,
+        /// At exit, print the hottest functions and loops to stderr: calls and loop iterations
+        /// in each tier, and CPU-time samples in native code.
+        #[arg(long)]
+        profile: bool,
     },
     /// Build a native executable, object, C header or runtime archive (ahead of time).
     Build(build::BuildArgs),
@@ -136,6 +141,7 @@ fn dispatch(cmd: Command) -> Result<i32, CliError> {
             perf_map,
             jitdump,
             gdb_jit,
+            profile,
         } => {
             let loaded = load::load(&file)?;
             let defaults = jit::TierConfig::default();
@@ -156,6 +162,7 @@ fn dispatch(cmd: Command) -> Result<i32, CliError> {
                     perf_map,
                     jitdump,
                     gdb_jit,
+                    profile,
                 },
             )
         }

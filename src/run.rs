@@ -23,6 +23,7 @@ pub(crate) struct RunOptions {
     pub perf_map: bool,
     pub jitdump: bool,
     pub gdb_jit: bool,
+    pub profile: bool,
 }
 
 /// Reads `main`'s arguments as literals of the text format, typed by its parameters.
@@ -87,6 +88,7 @@ pub(crate) fn run(loaded: &Loaded, args: &[String], opts: &RunOptions) -> Result
         .perf_map(opts.perf_map)
         .jitdump(opts.jitdump)
         .gdb_jit(opts.gdb_jit)
+        .profile(opts.profile)
         .source_name(source_path(&loaded.display_name));
     let mut inst = Instance::new(config, m.clone(), Linker::new()).map_err(|e| match e {
         LoadError::Invalid(d) => {
@@ -103,6 +105,9 @@ pub(crate) fn run(loaded: &Loaded, args: &[String], opts: &RunOptions) -> Result
     let run_time = t.elapsed();
     if opts.stats {
         print_stats(&inst.stats(), run_time);
+    }
+    if let Some(p) = inst.profile() {
+        eprint!("{}", crate::profile::render(&p, &inst.stats()));
     }
     Ok(match result {
         Ok(Completion::Return(v)) => match m.func(bytecode::FuncId(main as u32)).ret {

@@ -402,3 +402,110 @@ fn emitted_clif_names_the_sil_line_of_each_block() {
         "{clif}"
     );
 }
+
+/// `vsp run --profile ARGS`: the `[profile]` row whose first column is `name` (split on
+/// runs of spaces, without the `[profile]` tag).
+fn profile_rows(dir: &Path, args: &[&str]) -> (String, Vec<Vec<String>>) {
+    let mut all = vec!["--profile"];
+    all.extend_from_slice(args);
+    let (out, _) = run(dir, &all);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let rows = err
+        .lines()
+        .filter_map(|l| l.strip_prefix("[profile] "))
+        .map(|l| {
+            // "main line 17" is one column: join the words before the tier.
+            let words: Vec<&str> = l.split_whitespace().collect();
+            match words.iter().position(|w| *w == "line") {
+                Some(1) if words.len() > 3 => {
+                    let mut v = vec![format!("{} line {}", words[0], words[2])];
+                    v.extend(words[3..].iter().map(|w| w.to_string()));
+                    v
+                }
+                _ => words.iter().map(|w| w.to_string()).collect(),
+            }
+        })
+        .collect();
+    (err, rows)
+}
+
+fn row<'a>(rows: &'a [Vec<String>], name: &str) -> &'a [String] {
+    rows.iter()
+        .find(|r| r[0] == name)
+        .unwrap_or_else(|| panic!("no row {name}: {rows:?}"))
+}
+
+/// Calls of fib in `obs.sil 3` (3 × fib(15), each 1973 calls), loop-header arrivals (3
+/// iterations and the exit test).
+const FIB_CALLS: u64 = 3 * 1973;
+
+#[test]
+fn profile_counts_calls_and_loop_iterations_in_each_engine() {
+    let d = work("profile");
+    let p = prog(&d);
+    let p = p.to_str().unwrap();
+    for (engine, fib_tier, main_tier) in
+        [("jit", "native", "native"), ("interp", "interp", "interp")]
+    {
+        let (err, rows) = profile_rows(&d, &["--engine", engine, p, "3"]);
+        let fib = row(&rows, "fib");
+        assert_eq!(fib[1], fib_tier, "{err}");
+        let (ci, cn): (u64, u64) = (fib[2].parse().unwrap(), fib[3].parse().unwrap());
+        assert_eq!(ci + cn, FIB_CALLS, "{err}");
+        assert_eq!(row(&rows, "main")[1], main_tier, "{err}");
+        let l = row(&rows, "main line 17");
+        let (ai, an): (u64, u64) = (l[2].parse().unwrap(), l[3].parse().unwrap());
+        assert_eq!(ai + an, 4, "{err}");
+        assert!(
+            err.contains(&format!("[profile] engine {engine}: ")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn profile_shows_code_moving_between_tiers() {
+    let d = work("profile_tiered");
+    let p = prog(&d);
+    let args = [
+        "--engine",
+        "tiered",
+        "--tier-sync",
+        "--tier-calls",
+        "100",
+        "--tier-loops",
+        "2",
+        p.to_str().unwrap(),
+        "3",
+    ];
+    let (err, rows) = profile_rows(&d, &args);
+    let fib = row(&rows, "fib");
+    assert_eq!(fib[1], "interp+native", "{err}");
+    // The interpreter counts the calls before the threshold (the 100th is compiled and runs
+    // natively), native code the rest.
+    assert_eq!(fib[2], "99", "{err}");
+    assert_eq!(fib[3].parse::<u64>().unwrap(), FIB_CALLS - 99, "{err}");
+    // main is called once (interpreted) and its loop moves to native code mid-run.
+    assert_eq!(row(&rows, "main")[1], "interp+OSR", "{err}");
+    let l = row(&rows, "main line 17");
+    assert_eq!(l[1], "interp+native", "{err}");
+    let (ai, an): (u64, u64) = (l[2].parse().unwrap(), l[3].parse().unwrap());
+    assert_eq!((ai, an), (1, 3), "{err}");
+}
+
+#[test]
+fn profile_samples_land_in_the_hot_native_function() {
+    let d = work("profile_samples");
+    let p = prog(&d);
+    let (err, rows) = profile_rows(&d, &[p.to_str().unwrap(), "20000"]);
+    // Nearly all of the run is fib's native code: it has the most samples, and most of them.
+    let fib = row(&rows, "fib");
+    let samples: u64 = fib[4].parse().unwrap();
+    let total: u64 = err
+        .split(" samples over ")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(total >= 20 && samples * 2 > total, "{err}");
+}

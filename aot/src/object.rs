@@ -146,6 +146,7 @@ pub fn compile_with_debug(
         externs: ExternMode::Direct,
         interrupts: false,
         lazy_direct_calls: false,
+        profile: None,
     };
     let mut env = ModuleEnv::declare(
         &mut m,

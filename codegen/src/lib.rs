@@ -57,6 +57,31 @@ pub struct Config {
     /// With `CallMode::Table`: direct callees may have no code yet (the tiered engine compiles
     /// one function at a time), so a direct call checks its table entry as `calli` does.
     pub lazy_direct_calls: bool,
+    /// Count calls and loop-header arrivals into a table of `u64` counters (`vsp run
+    /// --profile`); without it nothing is emitted.
+    pub profile: Option<ProfileCounters>,
+}
+
+/// Where compiled code counts (JIT only: the table's address is built into the code). Slot
+/// `f` counts calls of function `f`; slot `funcs + k` counts arrivals at loop header `k` of the
+/// module, numbering every function's `loop_headers()` in order. Slots past `len` are not
+/// counted (functions added by a later redefinition).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProfileCounters {
+    pub base: u64,
+    pub funcs: u32,
+    pub len: u32,
+}
+
+impl ProfileCounters {
+    /// The slot of the first loop header of function `index` in `bc`.
+    pub fn first_loop_slot(&self, bc: &BcModule, index: usize) -> u32 {
+        let before: usize = bc.funcs[..index]
+            .iter()
+            .map(|f| f.loop_headers().len())
+            .sum();
+        self.funcs + before as u32
+    }
 }
 
 /// Errors of code generation: Cranelift's own (which, for verified bytecode, mean a bug).

@@ -124,6 +124,17 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         let low = self.b.ins().icmp(IntCC::UnsignedLessThan, sp, limit);
         self.trap_if(low, TrapCode::StackOverflow)?;
         self.poll_interrupt()?;
+        if self.osr_header.is_none() {
+            self.count(self.func_index);
+        }
+        // Loop headers and their counter slots (profiling only).
+        let loop_slots: HashMap<u32, u32> = match self.cfg.profile {
+            Some(p) => {
+                let first = p.first_loop_slot(self.bc, self.func_index as usize);
+                (self.f.loop_headers().into_iter()).zip(first..).collect()
+            }
+            None => HashMap::new(),
+        };
 
         let mut open = true;
         if let Some(header) = self.osr_header {
@@ -139,6 +150,9 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
                     self.b.ins().jump(blk, &[]);
                 }
                 self.b.switch_to_block(blk);
+                if let Some(&slot) = loop_slots.get(&(i as u32)) {
+                    self.count(slot);
+                }
             } else if !open {
                 // Unreachable code still gets translated (it was type-checked), in a block of
                 // its own that nothing jumps to.
@@ -279,6 +293,24 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         self.b.ins().brif(t, ub, &[BlockArg::Value(l)], cont, &[]);
         self.b.switch_to_block(cont);
         Ok(())
+    }
+
+    /// Profiling: adds one to counter `slot` (a plain load, add and store: only the thread
+    /// running this code writes it).
+    fn count(&mut self, slot: u32) {
+        let Some(p) = self.cfg.profile else {
+            return;
+        };
+        if slot >= p.len {
+            return;
+        }
+        let addr = self
+            .b
+            .ins()
+            .iconst(I64, (p.base + 8 * u64::from(slot)) as i64);
+        let v = self.b.ins().load(I64, vm_flags(), addr, 0);
+        let v = self.b.ins().iadd_imm_s(v, 1);
+        self.b.ins().store(vm_flags(), v, addr, 0);
     }
 
     fn poll_interrupt(&mut self) -> ModuleResult<()> {

@@ -66,6 +66,9 @@ pub struct Config {
     pub jitdump: bool,
     /// Tell gdb about native code through its JIT interface (symbols, `.sil` lines, frames).
     pub gdb_jit: bool,
+    /// Count calls and loop iterations in every tier and sample where time goes
+    /// (`Instance::profile`). Off by default: then nothing is counted or compiled for it.
+    pub profile: bool,
     /// The `.sil` file that line tables name (default: the module name with `.sil`).
     pub source_name: Option<String>,
 }
@@ -83,6 +86,7 @@ impl Default for Config {
             perf_map: false,
             jitdump: false,
             gdb_jit: false,
+            profile: false,
             source_name: None,
         }
     }
@@ -154,6 +158,13 @@ impl Config {
         self.gdb_jit = on;
         self
     }
+    /// Profile the module as loaded: calls and loop-header arrivals per tier, and CPU-time
+    /// samples (SIGPROF, 1 ms) attributed to native code; read it with `Instance::profile`.
+    /// Counters are only compiled in when this is on.
+    pub fn profile(mut self, on: bool) -> Config {
+        self.profile = on;
+        self
+    }
     /// The `.sil` file name profilers and debuggers show for line numbers.
     pub fn source_name(mut self, name: impl Into<String>) -> Config {
         self.source_name = Some(name.into());
@@ -171,6 +182,8 @@ impl Config {
                 .clone()
                 .unwrap_or_else(|| format!("{}.sil", module.name))
                 .into(),
+            profile: None,
+            code_map: None,
         }
     }
 }
@@ -373,6 +386,8 @@ pub struct Instance {
     load_time: Duration,
     calls: u64,
     interrupt: Arc<AtomicU32>,
+    /// `Config::profile`: the counters and the sampler.
+    profiling: Option<crate::profile::Profiling>,
 }
 
 impl std::fmt::Debug for Instance {
@@ -437,6 +452,7 @@ impl Instance {
             load_time: Duration::ZERO,
             calls: 0,
             interrupt: Arc::new(AtomicU32::new(0)),
+            profiling: None,
         };
         inst.link_hosts()?;
         let start = Instant::now();
@@ -451,14 +467,30 @@ impl Instance {
         let opts = DecodeOptions {
             interrupts: inst.config.interruptible,
             loop_heads: inst.config.engine == EngineKind::Tiered,
+            profile: inst.config.profile,
         };
-        let observe = inst.config.observe(&inst.module);
+        let mut observe = inst.config.observe(&inst.module);
         if inst.config.engine != EngineKind::Interp {
             observe.open()?;
         }
+        if inst.config.profile {
+            let p = crate::profile::Profiling::start(&inst.module);
+            observe.profile = Some(p.counters.for_native());
+            observe.code_map = Some(p.code.clone());
+            inst.profiling = Some(p);
+        }
+        let counts = inst.profiling.as_ref().map(|p| p.counters.clone());
+        let decode = |m: &Module| {
+            Program::decode_with(m, opts)
+                .map(|mut p| {
+                    p.counts = counts.clone();
+                    p
+                })
+                .map_err(LoadError::Internal)
+        };
         inst.backend = match inst.config.engine {
             EngineKind::Interp => Backend::Interp {
-                prog: Program::decode_with(&inst.module, opts).map_err(LoadError::Internal)?,
+                prog: decode(&inst.module)?,
                 vm: Vm::new(),
             },
             EngineKind::Jit => {
@@ -478,7 +510,7 @@ impl Instance {
                 }
             }
             EngineKind::Tiered => {
-                let prog = Program::decode_with(&inst.module, opts).map_err(LoadError::Internal)?;
+                let prog = decode(&inst.module)?;
                 let code: SharedCode = Arc::new(Mutex::new(None));
                 inst.state.native = Some(code.clone());
                 let tier = Tiering::new(
@@ -755,9 +787,11 @@ impl Instance {
             self.module.data[old.data.len().min(self.module.data.len())..].to_vec();
         let start = Instant::now();
         self.state.module = Some(self.module.clone());
+        // A profile covers the module as loaded: redefined code is not counted.
         let opts = DecodeOptions {
             interrupts: self.config.interruptible,
             loop_heads: self.config.engine == EngineKind::Tiered,
+            profile: false,
         };
         match &mut self.backend {
             Backend::Interp { prog, .. } => {
@@ -859,6 +893,13 @@ impl Instance {
             load_time: self.load_time,
             calls: self.calls,
         }
+    }
+
+    /// The profile so far (`Config::profile`; `None` without it): calls and loop-header
+    /// arrivals per function and loop in each tier, and CPU-time samples in native code.
+    pub fn profile(&self) -> Option<crate::profile::Profile> {
+        let p = self.profiling.as_ref()?;
+        Some(p.report(&self.module, self.config.engine.name()))
     }
 
     /// Tiered engine: waits until the background compiler has finished what was asked of it.

@@ -5,6 +5,7 @@ mod instance;
 pub mod interp;
 mod io;
 mod native;
+mod profile;
 mod tier;
 mod trap;
 
@@ -15,5 +16,6 @@ pub use instance::{
 pub use interp::Completion;
 pub use io::{Io, OutputMode, clock_ns};
 pub use native::{FuncStats, ObserveError, jitdump_path, perf_map_path};
+pub use profile::{FuncProfile, LoopProfile, Profile};
 pub use tier::{TierConfig, TierStats};
 pub use trap::{FrameInfo, Trap, TrapCode};

@@ -5,6 +5,7 @@
 use super::gdb::GdbImage;
 use super::host::symbols;
 use super::observe::{CodeRecord, Observe};
+use crate::profile::CodeKind;
 use bytecode::Module as BcModule;
 use codegen::{CallMode, CodegenError, Config, ExternMode, ModuleEnv};
 use cranelift_codegen::Context;
@@ -215,6 +216,7 @@ impl NativeCode {
             externs: ExternMode::Host,
             interrupts,
             lazy_direct_calls: one_at_a_time,
+            profile: observe.profile,
         };
         let mut env = ModuleEnv::declare(
             &mut module,
@@ -329,12 +331,20 @@ impl NativeCode {
                     addr: module.get_finalized_function(id),
                     decl_line: f.loc.line,
                     piece,
+                    kind: CodeKind::Osr {
+                        func: func as u32,
+                        header,
+                    },
                 },
                 CodeRecord {
                     name: format!("{}.osr.line{line}.trampoline", f.name),
                     addr: trampoline,
                     decl_line: 0,
                     piece: tpiece,
+                    kind: CodeKind::Osr {
+                        func: func as u32,
+                        header,
+                    },
                 },
             ];
             gdb_images.extend(observe.publish(module.isa(), &records));
@@ -450,12 +460,14 @@ impl NativeCode {
                     addr: module.get_finalized_function(env.body_ids[i]),
                     decl_line: f.loc.line,
                     piece,
+                    kind: CodeKind::Func(i as u32),
                 });
                 records.push(CodeRecord {
                     name: format!("{}.trampoline", f.name),
                     addr: module.get_finalized_function(tid),
                     decl_line: 0,
                     piece: tpiece,
+                    kind: CodeKind::Func(i as u32),
                 });
             }
             gdb_images.extend(observe.publish(module.isa(), &records));

@@ -4,6 +4,7 @@
 //! in it, and gdb (`super::gdb`: DWARF through the GDB JIT interface).
 
 use super::gdb::GdbImage;
+use crate::profile::{CodeKind, CodeMap};
 use codegen::{DebugFunc, LineRow};
 use cranelift_codegen::Context;
 use cranelift_codegen::isa::TargetIsa;
@@ -22,6 +23,9 @@ pub(crate) struct Observe {
     pub gdb: bool,
     /// The `.sil` file name that line tables refer to.
     pub source: Arc<str>,
+    /// Profiling: counters compiled into the code, and the map samples are attributed with.
+    pub profile: Option<codegen::ProfileCounters>,
+    pub code_map: Option<CodeMap>,
 }
 
 /// A profiler file could not be created.
@@ -49,6 +53,7 @@ pub(crate) struct CodeRecord {
     /// The `.sil` line of its `func` (0 for a trampoline).
     pub decl_line: u32,
     pub piece: Piece,
+    pub kind: CodeKind,
 }
 
 static PERF_MAP: Mutex<Option<BufWriter<File>>> = Mutex::new(None);
@@ -71,7 +76,7 @@ pub fn jitdump_path() -> PathBuf {
 
 impl Observe {
     pub fn any(&self) -> bool {
-        self.perf_map || self.jitdump || self.gdb
+        self.perf_map || self.jitdump || self.gdb || self.code_map.is_some()
     }
 
     /// What will be needed of the function `ctx` has just compiled (after
@@ -124,6 +129,13 @@ impl Observe {
     /// returns its registration, which must live as long as the code. Write errors after the
     /// files were opened are ignored: a profiler's file must never stop the program.
     pub fn publish(&self, isa: &dyn TargetIsa, code: &[CodeRecord]) -> Option<GdbImage> {
+        if let Some(map) = &self.code_map {
+            let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+            map.extend(
+                code.iter()
+                    .map(|c| (c.addr as u64, c.piece.size as u64, c.kind)),
+            );
+        }
         if self.perf_map
             && let Some(map) = lock(&PERF_MAP).as_mut()
         {
