@@ -253,3 +253,34 @@ fn gdb_sees_code_the_tiered_engine_compiles_in_the_background() {
         "{out}"
     );
 }
+
+#[test]
+fn gdb_shows_sil_registers_as_variables() {
+    let d = work("gdb_vars");
+    if !have("gdb") {
+        return;
+    }
+    let p = prog(&d);
+    build(&d, &["-g", "-O0", p.to_str().unwrap(), "-o", "dbg"]);
+    // Line 5 of the first call, fib(10); line 9 first in the deepest call, fib(2) = 1 + 0.
+    let cmds = [
+        "tbreak dbg.sil:5",
+        "run",
+        "print n",
+        "tbreak dbg.sil:9",
+        "continue",
+        "info locals",
+    ];
+    let aot = gdb(&d, &cmds, &["./dbg", "10"]);
+    let mut jit_cmds = vec!["set breakpoint pending on"];
+    jit_cmds.extend_from_slice(&cmds);
+    let jit = gdb(
+        &d,
+        &jit_cmds,
+        &[vsp(), "run", "--gdb-jit", "-O0", p.to_str().unwrap(), "10"],
+    );
+    for out in [aot, jit] {
+        assert!(out.contains("$1 = 10\n"), "{out}");
+        assert!(out.contains("\na = 1\nb = 0\n"), "{out}");
+    }
+}

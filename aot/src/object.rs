@@ -147,6 +147,7 @@ pub fn compile_with_debug(
         interrupts: false,
         lazy_direct_calls: false,
         profile: None,
+        debug_vars: source.is_some(),
     };
     let mut env = ModuleEnv::declare(
         &mut m,
@@ -175,7 +176,7 @@ pub fn compile_with_debug(
             &label,
             listings,
             &mut out,
-            Some((&f.name, f.loc.line)),
+            Some(f),
         )?;
     }
     let main_entry = match main {
@@ -252,7 +253,7 @@ fn check_symbol_clashes(bc: &BcModule) -> Result<(), AotError> {
 }
 
 /// Compiles `ctx.func` as `id`, collecting the listings and (if asked for) debug information;
-/// `sil` is the `.sil` function's name and line, for its body.
+/// `sil` is the `.sil` function, for its body.
 fn define(
     m: &mut ObjectModule,
     id: FuncId,
@@ -260,7 +261,7 @@ fn define(
     label: &str,
     listings: Listings,
     out: &mut Compiled,
-    sil: Option<(&str, u32)>,
+    sil: Option<&bytecode::Function>,
 ) -> Result<(), AotError> {
     // Name the function after its id, as references to it are (`u0:N`).
     ctx.func.name = UserFuncName::user(0, id.as_u32());
@@ -290,13 +291,14 @@ fn define(
         let _ = writeln!(out.asm, "{label}:\n{}", symbolize(&text, &names));
     }
     if let Some(funcs) = &mut out.debug {
-        let (name, line) = sil.unwrap_or((label, 0));
+        let (name, line, regs) = sil.map_or((label, 0, &[][..]), |f| {
+            (f.name.as_str(), f.loc.line, &f.regs[..])
+        });
         let address = cranelift_codegen::gimli::write::Address::Symbol {
             symbol: funcs.len(),
             addend: 0,
         };
-        if let Some(d) =
-            codegen::DebugFunc::of(ctx, m.isa(), name.to_string(), address, line, false)
+        if let Some(d) = codegen::DebugFunc::of(ctx, m.isa(), name.to_string(), address, line, regs)
         {
             funcs.push((id, d));
         }

@@ -4,14 +4,33 @@
 //! resolved by relocations); the JIT hands it to gdb (addresses are constants).
 
 use crate::lines::{LineRow, line_table};
-use cranelift_codegen::Context;
+use bytecode::{RegDecl, Type};
 use cranelift_codegen::gimli::write::{
-    Address, AttributeValue, DwarfUnit, FrameTable, LineProgram, LineString, Range, RangeList,
-    Sections, Writer,
+    Address, AttributeValue, DwarfUnit, Expression, FrameTable, LineProgram, LineString, Location,
+    LocationList, Range, RangeList, Sections, Writer,
 };
-use cranelift_codegen::gimli::{self, Encoding, Format, LineEncoding};
+use cranelift_codegen::gimli::{self, Encoding, Format, LineEncoding, Register};
+use cranelift_codegen::ir::ValueLabel;
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::isa::unwind::{CfaUnwindInfo, UnwindInfo};
+use cranelift_codegen::{Context, LabelValueLoc};
+
+/// Where a `.sil` register is, over a stretch of a function's code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VarLoc {
+    /// In machine register number N (DWARF numbering).
+    Reg(u16),
+    /// In memory, at this offset from the canonical frame address.
+    Cfa(i64),
+}
+
+/// A `.sil` register as a debugger variable: its locations from offset `start` to `end`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DebugVar {
+    pub name: String,
+    pub ty: Type,
+    pub ranges: Vec<(u32, u32, VarLoc)>,
+}
 
 /// What the debug information says about one compiled function.
 #[derive(Clone, Debug)]
@@ -27,24 +46,28 @@ pub struct DebugFunc {
     pub unwind: Option<CfaUnwindInfo>,
     /// Visible outside the object (an `export func`).
     pub external: bool,
+    /// The function's registers, where codegen tracked them (`Config::debug_vars`).
+    pub vars: Vec<DebugVar>,
 }
 
 impl DebugFunc {
     /// The debug information of the function `ctx` has just compiled (after
     /// `Module::define_function`, before the context is cleared); `None` if it holds no code.
+    /// `regs` are the `.sil` registers of a function body (none for generated code).
     pub fn of(
         ctx: &Context,
         isa: &dyn TargetIsa,
         name: String,
         address: Address,
         decl_line: u32,
-        external: bool,
+        regs: &[RegDecl],
     ) -> Option<DebugFunc> {
         let code = ctx.compiled_code()?;
         let unwind = match code.create_unwind_info(isa) {
             Ok(Some(UnwindInfo::SystemV(u))) => Some(u),
             _ => None,
         };
+        let vars = variables(ctx, isa, regs);
         Some(DebugFunc {
             name,
             address,
@@ -52,8 +75,58 @@ impl DebugFunc {
             decl_line,
             lines: line_table(ctx),
             unwind,
-            external,
+            external: false,
+            vars,
         })
+    }
+}
+
+/// Where each of `regs` lives in the code `ctx` has just compiled, as far as the register
+/// allocator reported it (values it could not place in a DWARF register are left out).
+pub fn variables(ctx: &Context, isa: &dyn TargetIsa, regs: &[RegDecl]) -> Vec<DebugVar> {
+    let Some(code) = ctx.compiled_code() else {
+        return Vec::new();
+    };
+    let mut vars = Vec::new();
+    for (i, r) in regs.iter().enumerate() {
+        let Some(ranges) = code
+            .value_labels_ranges
+            .get(&ValueLabel::from_u32(i as u32))
+        else {
+            continue;
+        };
+        let ranges: Vec<(u32, u32, VarLoc)> = ranges
+            .iter()
+            .filter(|r| r.start < r.end)
+            .filter_map(|r| {
+                let loc = match r.loc {
+                    LabelValueLoc::Reg(reg) => {
+                        VarLoc::Reg(isa.map_regalloc_reg_to_dwarf(reg).ok()?)
+                    }
+                    LabelValueLoc::CFAOffset(off) => VarLoc::Cfa(off),
+                };
+                Some((r.start, r.end, loc))
+            })
+            .collect();
+        if !ranges.is_empty() {
+            vars.push(DebugVar {
+                name: r.name.clone(),
+                ty: r.ty,
+                ranges,
+            });
+        }
+    }
+    vars
+}
+
+/// `base` plus `offset` bytes.
+fn offset_address(base: Address, offset: u32) -> Address {
+    match base {
+        Address::Constant(a) => Address::Constant(a + u64::from(offset)),
+        Address::Symbol { symbol, addend } => Address::Symbol {
+            symbol,
+            addend: addend + i64::from(offset),
+        },
     }
 }
 
@@ -121,6 +194,18 @@ pub fn write_dwarf<W: Writer>(
         AttributeValue::Address(Address::Constant(0)),
     );
     cu.set(gimli::DW_AT_ranges, AttributeValue::RangeListRef(ranges));
+    // The `.sil` types, as DWARF base types: the registers' values as the machine holds them.
+    let mut base_type = |name: &str, encoding, size| {
+        let t = dwarf.unit.add(root, gimli::DW_TAG_base_type);
+        let e = dwarf.unit.get_mut(t);
+        e.set(gimli::DW_AT_name, AttributeValue::String(name.into()));
+        e.set(gimli::DW_AT_encoding, AttributeValue::Encoding(encoding));
+        e.set(gimli::DW_AT_byte_size, AttributeValue::Data1(size));
+        t
+    };
+    let t_i64 = base_type("i64", gimli::DW_ATE_signed, 8);
+    let t_f64 = base_type("f64", gimli::DW_ATE_float, 8);
+    let t_sil = base_type("sil", gimli::DW_ATE_unsigned, 1);
 
     for f in funcs {
         let sub = dwarf.unit.add(root, gimli::DW_TAG_subprogram);
@@ -143,6 +228,42 @@ pub fn write_dwarf<W: Writer>(
         }
         if f.external {
             e.set(gimli::DW_AT_external, AttributeValue::Flag(true));
+        }
+        for v in &f.vars {
+            let locs = v
+                .ranges
+                .iter()
+                .map(|&(start, end, loc)| {
+                    let mut data = Expression::new();
+                    match loc {
+                        VarLoc::Reg(r) => data.op_reg(Register(r)),
+                        VarLoc::Cfa(off) => {
+                            data.op(gimli::DW_OP_call_frame_cfa);
+                            data.op_consts(off);
+                            data.op(gimli::DW_OP_plus);
+                        }
+                    }
+                    Location::StartLength {
+                        begin: offset_address(f.address, start),
+                        length: u64::from(end - start),
+                        data,
+                    }
+                })
+                .collect();
+            let locs = dwarf.unit.locations.add(LocationList(locs));
+            let var = dwarf.unit.add(sub, gimli::DW_TAG_variable);
+            let e = dwarf.unit.get_mut(var);
+            e.set(
+                gimli::DW_AT_name,
+                AttributeValue::String(v.name.clone().into_bytes()),
+            );
+            let ty = match v.ty {
+                Type::I64 => t_i64,
+                Type::F64 => t_f64,
+                Type::Sil => t_sil,
+            };
+            e.set(gimli::DW_AT_type, AttributeValue::UnitRef(ty));
+            e.set(gimli::DW_AT_location, AttributeValue::LocationListRef(locs));
         }
         if f.lines.is_empty() {
             continue;

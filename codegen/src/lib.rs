@@ -17,7 +17,7 @@ mod translate;
 pub use abi::{
     SigInterner, array_signature, body_signature, c_signature, clif_type, osr_signature,
 };
-pub use dwarf::{DebugFunc, write_dwarf};
+pub use dwarf::{DebugFunc, DebugVar, VarLoc, variables, write_dwarf};
 pub use imports::{Imports, helper_names};
 pub use lines::{LineRow, annotated_clif, line_table};
 
@@ -60,6 +60,9 @@ pub struct Config {
     /// Count calls and loop-header arrivals into a table of `u64` counters (`vsp run
     /// --profile`); without it nothing is emitted.
     pub profile: Option<ProfileCounters>,
+    /// Track where each `.sil` register lives in the machine code (for debuggers'
+    /// variables: `DebugFunc::of`); it changes no code.
+    pub debug_vars: bool,
 }
 
 /// Where compiled code counts (JIT only: the table's address is built into the code). Slot
@@ -200,6 +203,9 @@ fn translate(
         });
     }
     m.clear_context(ctx);
+    if env.cfg.debug_vars {
+        ctx.func.collect_debug_info();
+    }
     ctx.func.signature = match osr_header {
         None => body_signature(m, &f.param_types(), f.ret),
         Some(_) => osr_signature(m, f.ret),

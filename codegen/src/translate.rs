@@ -16,7 +16,7 @@ use bytecode::{
 };
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::Ieee64;
-use cranelift_codegen::ir::{Block, FuncRef, SigRef, SourceLoc};
+use cranelift_codegen::ir::{Block, FuncRef, SigRef, SourceLoc, ValueLabel};
 use cranelift_codegen::ir::{
     BlockArg, InstBuilder, JumpTableData, MemFlagsData, StackSlotData, StackSlotKind, Value, types,
 };
@@ -94,6 +94,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
                 (None, _) => self.zero(ty),
             };
             self.b.def_var(var, init);
+            self.b.set_val_label(init, ValueLabel::from_u32(i as u32));
             self.vars.push(var);
         }
         let touches_memory = self.f.body.iter().any(|i| {
@@ -365,6 +366,8 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
 
     fn set(&mut self, d: bytecode::RegId, v: Value) {
         self.b.def_var(self.vars[d.0 as usize], v);
+        // Register `d` lives in `v` from here (recorded only when debug info is collected).
+        self.b.set_val_label(v, ValueLabel::from_u32(d.0));
     }
 
     fn reg_ty(&self, r: bytecode::RegId) -> Type {

@@ -217,6 +217,7 @@ impl NativeCode {
             interrupts,
             lazy_direct_calls: one_at_a_time,
             profile: observe.profile,
+            debug_vars: observe.gdb,
         };
         let mut env = ModuleEnv::declare(
             &mut module,
@@ -311,12 +312,12 @@ impl NativeCode {
                 func: f.name.clone(),
                 message: format!("{e:?}"),
             })?;
-        let piece = observe.piece(ctx, module.isa());
+        let piece = observe.piece(ctx, module.isa(), &f.regs);
         let tsig = codegen::array_signature(module);
         let tid = module.declare_function(&format!("osr{n}.t{func}"), Linkage::Local, &tsig)?;
         codegen::build_osr_trampoline(module, bc, func, id, ctx, fctx)?;
         module.define_function(tid, ctx)?;
-        let tpiece = observe.piece(ctx, module.isa());
+        let tpiece = observe.piece(ctx, module.isa(), &[]);
         module.finalize_definitions()?;
         stats[func].compile_time += start.elapsed();
         let trampoline = module.get_finalized_function(tid);
@@ -436,13 +437,13 @@ impl NativeCode {
                     message: format!("{e:?}"),
                 })?;
             let size = ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
-            let piece = observe.piece(ctx, module.isa());
+            let piece = observe.piece(ctx, module.isa(), &bc.funcs[i].regs);
             let tsig = codegen::array_signature(module);
             let tid = module.declare_function(&format!("t{i}.g{g}"), Linkage::Local, &tsig)?;
             codegen::build_array_trampoline(module, bc, env, i, ctx, fctx)?;
             module.define_function(tid, ctx)?;
             if observe.any() {
-                pieces.push((piece, observe.piece(ctx, module.isa())));
+                pieces.push((piece, observe.piece(ctx, module.isa(), &[])));
             }
             tramp_ids.push(tid);
             let st = &mut stats[i];

@@ -42,8 +42,9 @@ pub(crate) struct Piece {
     pub size: usize,
     /// `.sil` lines by offset (empty for trampolines, and when nothing needs them).
     pub lines: Vec<LineRow>,
-    /// Call frame information (for gdb only).
+    /// Call frame information and where the registers are (for gdb only).
     pub unwind: Option<CfaUnwindInfo>,
+    pub vars: Vec<codegen::DebugVar>,
 }
 
 /// One piece of finalized code: a function body, a trampoline or an OSR entry.
@@ -81,7 +82,8 @@ impl Observe {
 
     /// What will be needed of the function `ctx` has just compiled (after
     /// `Module::define_function`).
-    pub fn piece(&self, ctx: &Context, isa: &dyn TargetIsa) -> Piece {
+    /// `regs`: the `.sil` registers of a function body (none for a trampoline).
+    pub fn piece(&self, ctx: &Context, isa: &dyn TargetIsa, regs: &[bytecode::RegDecl]) -> Piece {
         let code = ctx.compiled_code();
         let unwind = match code.filter(|_| self.gdb).map(|c| c.create_unwind_info(isa)) {
             Some(Ok(Some(UnwindInfo::SystemV(u)))) => Some(u),
@@ -95,6 +97,11 @@ impl Observe {
                 Vec::new()
             },
             unwind,
+            vars: if self.gdb {
+                codegen::variables(ctx, isa, regs)
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -166,6 +173,7 @@ impl Observe {
                 lines: c.piece.lines.clone(),
                 unwind: c.piece.unwind.clone(),
                 external: false,
+                vars: c.piece.vars.clone(),
             })
             .collect();
         GdbImage::register(isa, &self.source, &funcs)
