@@ -54,6 +54,14 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum CacheAction {
+    /// How many entries the cache holds, and their size.
+    Stats,
+    /// Remove every entry.
+    Clear,
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run a module's `main` (FILE is .sil or .silc; ARGS go to `main`).
     Run {
@@ -93,6 +101,18 @@ enum Command {
         /// in each tier, and CPU-time samples in native code.
         #[arg(long)]
         profile: bool,
+        /// Keep compiled code in a persistent cache and load it from there next time
+        /// (`--cache` for the default directory, `--cache=DIR` for another).
+        #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+        cache: Option<PathBuf>,
+    },
+    /// Inspect or empty the persistent code cache of `vsp run --cache`.
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+        /// The cache directory (default: $XDG_CACHE_HOME/vsp, or ~/.cache/vsp).
+        #[arg(long, value_name = "DIR", global = true)]
+        dir: Option<PathBuf>,
     },
     /// Build a native executable, object, C header or runtime archive (ahead of time).
     Build(build::BuildArgs),
@@ -127,6 +147,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// The cache directory: the one given, or the default.
+fn cache_dir(given: Option<PathBuf>) -> Result<PathBuf, CliError> {
+    given.or_else(jit::default_cache_dir).ok_or_else(|| {
+        CliError::Usage(
+            "no default cache directory (neither XDG_CACHE_HOME nor HOME is set): give one".into(),
+        )
+    })
+}
+
 fn dispatch(cmd: Command) -> Result<i32, CliError> {
     match cmd {
         Command::Run {
@@ -142,6 +171,7 @@ fn dispatch(cmd: Command) -> Result<i32, CliError> {
             jitdump,
             gdb_jit,
             profile,
+            cache,
         } => {
             let loaded = load::load(&file)?;
             let defaults = jit::TierConfig::default();
@@ -163,8 +193,45 @@ fn dispatch(cmd: Command) -> Result<i32, CliError> {
                     jitdump,
                     gdb_jit,
                     profile,
+                    cache: match cache {
+                        None => None,
+                        Some(d) if d.as_os_str().is_empty() => Some(cache_dir(None)?),
+                        Some(d) => Some(d),
+                    },
                 },
             )
+        }
+        Command::Cache { action, dir } => {
+            let dir = cache_dir(dir)?;
+            match action {
+                CacheAction::Stats => {
+                    let (n, bytes) = if dir.exists() {
+                        jit::cache_dir_usage(&dir).map_err(|err| CliError::Unreadable {
+                            path: dir.display().to_string(),
+                            err,
+                        })?
+                    } else {
+                        (0, 0)
+                    };
+                    println!(
+                        "{}: {n} entries, {bytes} bytes (limit {} bytes)",
+                        dir.display(),
+                        jit::Config::new().cache_max_bytes
+                    );
+                }
+                CacheAction::Clear => {
+                    let n = if dir.exists() {
+                        jit::clear_cache_dir(&dir).map_err(|err| CliError::CantWrite {
+                            path: dir.display().to_string(),
+                            err,
+                        })?
+                    } else {
+                        0
+                    };
+                    println!("{}: removed {n} entries", dir.display());
+                }
+            }
+            Ok(0)
         }
         Command::Build(args) => build::build(&args),
         Command::Repl(args) => repl::repl(&args),

@@ -24,6 +24,8 @@ pub(crate) struct RunOptions {
     pub jitdump: bool,
     pub gdb_jit: bool,
     pub profile: bool,
+    /// The persistent code cache directory, if any.
+    pub cache: Option<std::path::PathBuf>,
 }
 
 /// Reads `main`'s arguments as literals of the text format, typed by its parameters.
@@ -81,7 +83,7 @@ pub(crate) fn run(loaded: &Loaded, args: &[String], opts: &RunOptions) -> Result
         EngineKind::Jit => jit::EngineKind::Jit,
         EngineKind::Tiered => jit::EngineKind::Tiered,
     };
-    let config = Config::new()
+    let mut config = Config::new()
         .engine(engine)
         .opt_level(opts.opt_level)
         .tier(opts.tier)
@@ -90,6 +92,9 @@ pub(crate) fn run(loaded: &Loaded, args: &[String], opts: &RunOptions) -> Result
         .gdb_jit(opts.gdb_jit)
         .profile(opts.profile)
         .source_name(source_path(&loaded.display_name));
+    if let Some(dir) = &opts.cache {
+        config = config.cache_dir(dir);
+    }
     let mut inst = Instance::new(config, m.clone(), Linker::new()).map_err(|e| match e {
         LoadError::Invalid(d) => {
             CliError::Invalid(d.render(&loaded.display_name, loaded.source.as_deref()))
@@ -103,39 +108,59 @@ pub(crate) fn run(loaded: &Loaded, args: &[String], opts: &RunOptions) -> Result
     let t = Instant::now();
     let result = inst.call_index(main, &slots);
     let run_time = t.elapsed();
-    if opts.stats {
-        print_stats(&inst.stats(), run_time);
-    }
-    if let Some(p) = inst.profile() {
-        eprint!("{}", crate::profile::render(&p, &inst.stats()));
-    }
-    Ok(match result {
+    let status = match result {
         Ok(Completion::Return(v)) => match m.func(bytecode::FuncId(main as u32)).ret {
             Some(_) => (v & 255) as i32,
             None => 0,
         },
         Ok(Completion::Exit(status)) => status,
         Err(CallError::Trap(trap)) => {
+            // First: the first line of stderr is the trap's, with or without `--stats`.
             report_trap(&trap);
             70
         }
         Err(CallError::Compile(why)) => return Err(CliError::Internal(why)),
         Err(other) => return Err(CliError::Internal(other.to_string())),
-    })
+    };
+    if opts.stats {
+        print_stats(&inst.stats(), run_time);
+    }
+    if let Some(p) = inst.profile() {
+        eprint!("{}", crate::profile::render(&p, &inst.stats()));
+    }
+    Ok(status)
 }
 
 /// `--stats`: one summary line, then what the tiered engine did.
 fn print_stats(s: &Stats, run_time: std::time::Duration) {
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
     eprintln!(
-        "[stats] engine: {}; functions compiled: {}; compile: {:.3} ms; code: {} bytes; load: {:.3} ms; run: {:.3} ms",
+        "[stats] engine: {}; functions compiled: {}{}; compile: {:.3} ms; code: {} bytes; load: {:.3} ms; run: {:.3} ms",
         s.engine,
         s.functions.iter().filter(|f| f.compiles > 0).count(),
+        match s.cache {
+            Some(_) => format!(
+                "; loaded from cache: {}",
+                s.functions.iter().filter(|f| f.cache_loads > 0).count()
+            ),
+            None => String::new(),
+        },
         ms(s.compile_time),
         s.code_size,
         ms(s.load_time),
         ms(run_time)
     );
+    if let Some(c) = &s.cache {
+        eprintln!(
+            "[stats] cache: {} hits, {} misses, {} rejected, {} stored, {} evicted; load {:.3} ms",
+            c.hits,
+            c.misses,
+            c.rejected,
+            c.stored,
+            c.evicted,
+            ms(c.load_time)
+        );
+    }
     let Some(t) = &s.tier else {
         return;
     };

@@ -287,7 +287,7 @@ fn ctrl_c_stops_a_running_call() {
         return;
     }
     let state = state_dir("ctrlc");
-    for engine in ["jit", "interp"] {
+    for engine in ["jit", "interp", "tiered"] {
         let p = Pane::start(
             &format!("ctrlc-{engine}"),
             &state,

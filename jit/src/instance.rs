@@ -5,7 +5,7 @@
 use crate::interp::{self, ArrayFn, Completion, DecodeOptions, HostFn, Program, Vm};
 use crate::io::{Io, OutputMode};
 use crate::native::{
-    FuncStats, HostState, NativeCode, NativeStack, Observe, ObserveError, SharedCode,
+    CacheStats, FuncStats, HostState, NativeCode, NativeStack, Observe, ObserveError, SharedCode,
     TRAP_COMPILE_ERROR,
 };
 use crate::tier::{TierConfig, TierStats, Tiering};
@@ -71,6 +71,11 @@ pub struct Config {
     pub profile: bool,
     /// The `.sil` file that line tables name (default: the module name with `.sil`).
     pub source_name: Option<String>,
+    /// A persistent code cache directory (JIT and tiered): compiled functions are stored
+    /// there and loaded instead of compiled by later instances, in this process or another.
+    pub cache_dir: Option<std::path::PathBuf>,
+    /// The cache directory's size limit; the oldest entries are evicted beyond it.
+    pub cache_max_bytes: u64,
 }
 
 impl Default for Config {
@@ -88,6 +93,8 @@ impl Default for Config {
             gdb_jit: false,
             profile: false,
             source_name: None,
+            cache_dir: None,
+            cache_max_bytes: crate::native::DEFAULT_MAX_BYTES,
         }
     }
 }
@@ -133,6 +140,12 @@ impl Config {
     /// Tiered engine: compile at the threshold on the calling thread (reproducible runs).
     pub fn tier_synchronous(mut self, on: bool) -> Config {
         self.tier.synchronous = on;
+        self
+    }
+    /// Keep compiled code in `dir` and load it from there instead of compiling (see
+    /// `docs/cache.md`); `vsp run --cache` uses `jit::default_cache_dir()`.
+    pub fn cache_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Config {
+        self.cache_dir = Some(dir.into());
         self
     }
     /// Tiered engine: every setting at once.
@@ -296,6 +309,8 @@ pub enum LoadError {
     Memory(u64),
     #[error("{0}")]
     Compile(#[from] codegen::CodegenError),
+    #[error("cannot use the code cache in `{dir}`: {err}")]
+    Cache { dir: String, err: std::io::Error },
     /// A broken invariant in a verified module: a bug in vsp, reported instead of run.
     #[error("internal error: {0}")]
     Internal(String),
@@ -344,6 +359,8 @@ pub struct Stats {
     pub engine: &'static str,
     /// What the tiered engine did (tiered only).
     pub tier: Option<TierStats>,
+    /// What the persistent code cache did (with `Config::cache_dir`).
+    pub cache: Option<CacheStats>,
     /// Per function (JIT only): compile time and code size.
     pub functions: Vec<FuncStats>,
     pub compile_time: Duration,
@@ -494,13 +511,26 @@ impl Instance {
                 vm: Vm::new(),
             },
             EngineKind::Jit => {
-                let code = NativeCode::new(
+                let mut code = NativeCode::new(
                     &inst.module,
                     inst.config.opt_level,
                     inst.config.interruptible,
-                    inst.config.eager,
+                    false,
                     observe,
                 )?;
+                if let Some(dir) = &inst.config.cache_dir {
+                    code.open_cache(dir, inst.config.cache_max_bytes)
+                        .map_err(|err| LoadError::Cache {
+                            dir: dir.display().to_string(),
+                            err,
+                        })?;
+                }
+                if inst.config.eager {
+                    let all: Vec<usize> = (0..inst.module.funcs.len()).collect();
+                    for i in all {
+                        code.ensure(&inst.module, i)?;
+                    }
+                }
                 code.table.install(&mut inst.vmctx);
                 let code: SharedCode = Arc::new(Mutex::new(Some(code)));
                 inst.state.native = Some(code.clone());
@@ -513,6 +543,13 @@ impl Instance {
                 let prog = decode(&inst.module)?;
                 let code: SharedCode = Arc::new(Mutex::new(None));
                 inst.state.native = Some(code.clone());
+                if let Some(dir) = &inst.config.cache_dir {
+                    // Fail at load, as the JIT does, rather than at the first tier-up.
+                    std::fs::create_dir_all(dir).map_err(|err| LoadError::Cache {
+                        dir: dir.display().to_string(),
+                        err,
+                    })?;
+                }
                 let tier = Tiering::new(
                     inst.module.clone(),
                     &prog,
@@ -521,6 +558,10 @@ impl Instance {
                     inst.config.opt_level,
                     inst.config.interruptible,
                     observe,
+                    inst.config
+                        .cache_dir
+                        .clone()
+                        .map(|d| (d, inst.config.cache_max_bytes)),
                 );
                 tier.shared.table.install(&mut inst.vmctx);
                 Backend::Tiered {
@@ -821,6 +862,10 @@ impl Instance {
                     self.config.opt_level,
                     self.config.interruptible,
                     self.config.observe(&self.module),
+                    self.config
+                        .cache_dir
+                        .clone()
+                        .map(|d| (d, self.config.cache_max_bytes)),
                 );
                 new_tier.inherit(tier);
                 *tier = new_tier;
@@ -863,30 +908,21 @@ impl Instance {
     }
 
     pub fn stats(&self) -> Stats {
-        let (functions, tier) = match &self.backend {
-            Backend::Interp { .. } => (Vec::new(), None),
-            Backend::Native { code, .. } => (
-                code.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .as_ref()
-                    .map_or_else(Vec::new, |c| c.stats.clone()),
-                None,
-            ),
-            Backend::Tiered { tier, .. } => {
-                let tier_stats = tier.stats();
-                let functions = tier
-                    .shared
-                    .code
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .as_ref()
-                    .map_or_else(Vec::new, |c| c.stats.clone());
-                (functions, Some(tier_stats))
-            }
+        let (code, tier) = match &self.backend {
+            Backend::Interp { .. } => (None, None),
+            Backend::Native { code, .. } => (Some(code), None),
+            Backend::Tiered { tier, .. } => (Some(&tier.shared.code), Some(tier.stats())),
         };
+        let (functions, cache) = code.map_or((Vec::new(), None), |code| {
+            let guard = code.lock().unwrap_or_else(|e| e.into_inner());
+            guard.as_ref().map_or((Vec::new(), None), |c| {
+                (c.stats.clone(), c.cache.as_ref().map(|k| k.stats()))
+            })
+        });
         Stats {
             engine: self.config.engine.name(),
             tier,
+            cache,
             compile_time: functions.iter().map(|f| f.compile_time).sum(),
             code_size: functions.iter().map(|f| f.code_size).sum(),
             functions,

@@ -15,7 +15,10 @@ pub use instance::{
 };
 pub use interp::Completion;
 pub use io::{Io, OutputMode, clock_ns};
-pub use native::{FuncStats, ObserveError, jitdump_path, perf_map_path};
+pub use native::{
+    CacheStats, FuncStats, ObserveError, clear_dir as clear_cache_dir, default_cache_dir,
+    dir_usage as cache_dir_usage, jitdump_path, perf_map_path,
+};
 pub use profile::{FuncProfile, LoopProfile, Profile};
 pub use tier::{TierConfig, TierStats};
 pub use trap::{FrameInfo, Trap, TrapCode};

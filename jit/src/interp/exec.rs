@@ -426,22 +426,29 @@ impl Vm {
             }};
         }
 
-        // Tiered only: the native entry of function `f`, counting the call while it has none
-        // (and asking for it when the count runs out).
-        macro_rules! native_entry {
-            ($f:expr) => {{
-                let f = $f as usize;
-                let mut e = tier.entries[f].load(Ordering::Acquire);
+        // Tiered only: entry `$i` of `$entries` (null: none yet), counting down `$counts[$i]`
+        // while there is none, and asking for `$hot` when the count runs out (in synchronous
+        // mode the entry exists when the request returns).
+        macro_rules! entry_or_count {
+            ($entries:ident, $counts:ident, $i:expr, $hot:expr) => {{
+                let i = $i as usize;
+                let mut e = tier.$entries[i].load(Ordering::Acquire);
                 if e.is_null() {
-                    let c = &mut tier.call_counts[f];
+                    let c = &mut tier.$counts[i];
                     *c = c.wrapping_sub(1);
                     if *c == 0 {
-                        (tier.request)(HotCode::Func(f as u32));
-                        e = tier.entries[f].load(Ordering::Acquire);
+                        (tier.request)($hot);
+                        e = tier.$entries[i].load(Ordering::Acquire);
                     }
                 }
                 e
             }};
+        }
+        // Tiered only: the native entry of function `f`, counting the call while it has none.
+        macro_rules! native_entry {
+            ($f:expr) => {
+                entry_or_count!(entries, call_counts, $f, HotCode::Func($f as u32))
+            };
         }
         // Tiered only: runs array trampoline `$entry` with `$args` (a pointer to one slot per
         // parameter, or the frame for an OSR entry) and yields its result. A trap or `exit` in
@@ -714,16 +721,7 @@ impl Vm {
                 }
                 Op::LoopHead { id } => {
                     if TIER {
-                        let id = id as usize;
-                        let mut e = tier.osr[id].load(Ordering::Acquire);
-                        if e.is_null() {
-                            let c = &mut tier.loop_counts[id];
-                            *c = c.wrapping_sub(1);
-                            if *c == 0 {
-                                (tier.request)(HotCode::Loop(id as u32));
-                                e = tier.osr[id].load(Ordering::Acquire);
-                            }
-                        }
+                        let e = entry_or_count!(osr, loop_counts, id, HotCode::Loop(id));
                         if !e.is_null() {
                             // On-stack replacement: the rest of this activation runs natively
                             // from this loop header, taking its registers from the frame (the

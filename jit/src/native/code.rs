@@ -2,6 +2,7 @@
 //! table of entry points every call goes through, so a function can be compiled later,
 //! recompiled or redefined by swapping one pointer, without touching its callers.
 
+use super::cache::CodeCache;
 use super::gdb::GdbImage;
 use super::host::symbols;
 use super::observe::{CodeRecord, Observe};
@@ -9,9 +10,12 @@ use crate::profile::CodeKind;
 use bytecode::Module as BcModule;
 use codegen::{CallMode, CodegenError, Config, ExternMode, ModuleEnv};
 use cranelift_codegen::Context;
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::ModuleReloc;
 use cranelift_module::{FuncId, Linkage, Module, default_libcall_names};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -89,6 +93,8 @@ pub struct FuncStats {
     pub code_size: usize,
     /// How many times it has been compiled (redefinitions count).
     pub compiles: u32,
+    /// How many times its code was loaded from the persistent cache instead.
+    pub cache_loads: u32,
 }
 
 pub(crate) struct NativeCode {
@@ -110,7 +116,20 @@ pub(crate) struct NativeCode {
     observe: Observe,
     /// The debug images registered with gdb for this code (unregistered on drop).
     gdb_images: Vec<GdbImage>,
+    opt_level: u8,
+    interrupts: bool,
+    /// Redefinitions since the JIT module was last built afresh: each leaves dead code and
+    /// declarations in it, which only a new module frees.
+    replaced: usize,
+    isa: OwnedTargetIsa,
+    /// The persistent code cache, if the instance has one.
+    pub cache: Option<CodeCache>,
 }
+
+/// A module is rebuilt once this many redefinitions have left dead code in it (or twice as
+/// many as it has live functions, if more), so memory stays flat however long a REPL runs, at
+/// an amortised cost of recompiling a few live functions per redefinition.
+const REBUILD_AFTER: usize = 256;
 
 // SAFETY: the JIT module (raw pointers to its own code memory) has no thread affinity; every
 // use goes through `&mut NativeCode`, which the tiered engine keeps behind a mutex.
@@ -190,6 +209,14 @@ impl NativeCode {
         self.env.sigs.clone()
     }
 
+    /// Uses the persistent code cache in `dir` from now on.
+    pub fn open_cache(&mut self, dir: &std::path::Path, max_bytes: u64) -> std::io::Result<()> {
+        let isa_flags: Vec<String> = self.isa.isa_flags().iter().map(|v| v.to_string()).collect();
+        let target = format!("{} {}", self.isa.triple(), isa_flags.join(" "));
+        self.cache = Some(CodeCache::open(dir, max_bytes, target)?);
+        Ok(())
+    }
+
     /// Counts redefinitions: code compiled for an older module must not be published.
     pub fn generation(&self) -> u32 {
         self.generation
@@ -206,7 +233,7 @@ impl NativeCode {
             func: "<isa>".into(),
             message,
         })?;
-        let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
+        let mut builder = JITBuilder::with_isa(isa.clone(), default_libcall_names());
         for (name, ptr) in symbols() {
             builder.symbol(name, ptr);
         }
@@ -246,6 +273,11 @@ impl NativeCode {
             osr_count: 0,
             observe,
             gdb_images: Vec::new(),
+            opt_level,
+            interrupts,
+            replaced: 0,
+            isa,
+            cache: None,
         })
     }
 
@@ -298,6 +330,8 @@ impl NativeCode {
             stats,
             observe,
             gdb_images,
+            isa,
+            cache,
             ..
         } = self;
         let module = module.as_mut().expect("module lives until drop");
@@ -306,18 +340,14 @@ impl NativeCode {
         let sig = codegen::osr_signature(module, f.ret);
         let id = module.declare_function(&format!("osr{n}.f{func}"), Linkage::Local, &sig)?;
         codegen::translate_osr_entry(module, bc, env, func, header, ctx, fctx)?;
-        module
-            .define_function(id, ctx)
-            .map_err(|e| CodegenError::Cranelift {
-                func: f.name.clone(),
-                message: format!("{e:?}"),
-            })?;
+        let mut hits = define_compiled(module, isa, cache, ctx, id, &f.name)?;
         let piece = observe.piece(ctx, module.isa(), &f.regs);
         let tsig = codegen::array_signature(module);
         let tid = module.declare_function(&format!("osr{n}.t{func}"), Linkage::Local, &tsig)?;
         codegen::build_osr_trampoline(module, bc, func, id, ctx, fctx)?;
-        module.define_function(tid, ctx)?;
+        hits &= define_compiled(module, isa, cache, ctx, tid, &f.name)?;
         let tpiece = observe.piece(ctx, module.isa(), &[]);
+        let _ = hits;
         module.finalize_definitions()?;
         stats[func].compile_time += start.elapsed();
         let trampoline = module.get_finalized_function(tid);
@@ -378,6 +408,13 @@ impl NativeCode {
     /// the new code at their next call. With one-at-a-time compilation (tiered), replaced
     /// functions start cold again: they lose their code and are compiled when next hot.
     pub fn recompile(&mut self, bc: &BcModule, which: &[usize]) -> Result<(), CodegenError> {
+        self.replaced += 1;
+        let live = (0..self.table.entries.len())
+            .filter(|&i| self.is_compiled(i))
+            .count();
+        if self.replaced > REBUILD_AFTER.max(2 * live) {
+            return self.rebuild(bc, which);
+        }
         self.generation += 1;
         let g = self.generation;
         self.stats.resize(bc.funcs.len(), FuncStats::default());
@@ -411,6 +448,38 @@ impl NativeCode {
         self.define(bc, &todo)
     }
 
+    /// `recompile`, into a fresh JIT module: what is compiled now (and unchanged, when
+    /// compiling one at a time) is compiled again there, and the old module with all its dead
+    /// code is freed. Only between calls: no code of the old module may be running.
+    fn rebuild(&mut self, bc: &BcModule, which: &[usize]) -> Result<(), CodegenError> {
+        let keep: Vec<usize> = (0..bc.funcs.len())
+            .filter(|&i| self.is_compiled(i) && !(self.one_at_a_time && which.contains(&i)))
+            .collect();
+        let mut fresh = NativeCode::with_options(
+            bc,
+            self.opt_level,
+            self.interrupts,
+            self.one_at_a_time,
+            self.observe.clone(),
+        )?;
+        fresh.generation = self.generation + 1;
+        fresh.cache = self.cache.take();
+        fresh.stats = std::mem::take(&mut self.stats);
+        fresh.stats.resize(bc.funcs.len(), FuncStats::default());
+        for (st, f) in fresh.stats.iter_mut().zip(&bc.funcs) {
+            st.name = f.name.clone();
+        }
+        let todo = if fresh.one_at_a_time {
+            keep
+        } else {
+            fresh.uncompiled_closure(bc, &keep)
+        };
+        fresh.define(bc, &todo)?;
+        // Dropping the old code frees its JIT module.
+        *self = fresh;
+        Ok(())
+    }
+
     fn define(&mut self, bc: &BcModule, which: &[usize]) -> Result<(), CodegenError> {
         let g = self.generation;
         let mut tramp_ids = Vec::with_capacity(which.len());
@@ -424,24 +493,22 @@ impl NativeCode {
             stats,
             observe,
             gdb_images,
+            isa,
+            cache,
             ..
         } = self;
         let module = module.as_mut().expect("module lives until drop");
         for &i in which {
             let start = Instant::now();
+            let name = &bc.funcs[i].name;
             codegen::translate_function(module, bc, env, i, ctx, fctx)?;
-            module
-                .define_function(env.body_ids[i], ctx)
-                .map_err(|e| CodegenError::Cranelift {
-                    func: bc.funcs[i].name.clone(),
-                    message: format!("{e:?}"),
-                })?;
+            let body_hit = define_compiled(module, isa, cache, ctx, env.body_ids[i], name)?;
             let size = ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
             let piece = observe.piece(ctx, module.isa(), &bc.funcs[i].regs);
             let tsig = codegen::array_signature(module);
             let tid = module.declare_function(&format!("t{i}.g{g}"), Linkage::Local, &tsig)?;
             codegen::build_array_trampoline(module, bc, env, i, ctx, fctx)?;
-            module.define_function(tid, ctx)?;
+            let tramp_hit = define_compiled(module, isa, cache, ctx, tid, name)?;
             if observe.any() {
                 pieces.push((piece, observe.piece(ctx, module.isa(), &[])));
             }
@@ -449,7 +516,11 @@ impl NativeCode {
             let st = &mut stats[i];
             st.compile_time += start.elapsed();
             st.code_size = size;
-            st.compiles += 1;
+            if body_hit && tramp_hit {
+                st.cache_loads += 1;
+            } else {
+                st.compiles += 1;
+            }
         }
         module.finalize_definitions()?;
         if observe.any() {
@@ -496,6 +567,46 @@ impl NativeCode {
         module.clear_context(ctx);
         Ok(text)
     }
+}
+
+/// Compiles `ctx.func` and defines it as `id`, through the persistent cache if there is one
+/// (then the machine code may come from disk: Cranelift re-links it to this module's names).
+/// Returns whether the code came from the cache.
+fn define_compiled(
+    module: &mut JITModule,
+    isa: &OwnedTargetIsa,
+    cache: &mut Option<CodeCache>,
+    ctx: &mut Context,
+    id: FuncId,
+    name: &str,
+) -> Result<bool, CodegenError> {
+    let failed = |message: String| CodegenError::Cranelift {
+        func: name.to_string(),
+        message,
+    };
+    let Some(cache) = cache else {
+        module
+            .define_function(id, ctx)
+            .map_err(|e| failed(format!("{e:?}")))?;
+        return Ok(false);
+    };
+    let hit = ctx
+        .compile_with_cache(&**isa, cache, &mut ControlPlane::default())
+        .map_err(|e| failed(format!("{:?}", e.inner)))?
+        .1;
+    cache.count(hit);
+    let code = ctx.compiled_code().expect("just compiled");
+    let align = (code.buffer.alignment as u64)
+        .max(isa.function_alignment().minimum as u64)
+        .max(isa.symbol_alignment());
+    let relocs: Vec<ModuleReloc> = code
+        .buffer
+        .relocs()
+        .iter()
+        .map(|r| ModuleReloc::from_mach_reloc(r, &ctx.func, id))
+        .collect();
+    module.define_function_bytes(id, align, code.code_buffer(), &relocs)?;
+    Ok(hit)
 }
 
 impl Drop for NativeCode {

@@ -1,12 +1,14 @@
 //! The native tier: Cranelift code in memory, the stack it runs on, and the host side that
 //! compiled code calls back into.
 
+mod cache;
 mod code;
 mod gdb;
 mod host;
 mod observe;
 mod stack;
 
+pub use cache::{CacheStats, DEFAULT_MAX_BYTES, clear_dir, default_cache_dir, dir_usage};
 pub use code::FuncStats;
 pub(crate) use code::{CodeTable, NativeCode};
 pub(crate) use host::{HostState, TRAP_COMPILE_ERROR};

@@ -15,7 +15,7 @@ mod worker;
 use crate::interp::{HotCode, LoopInfo, Program};
 use crate::native::{CodeTable, NativeCode, Observe, SharedCode};
 use bytecode::Module;
-use std::sync::atomic::AtomicPtr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -90,8 +90,12 @@ pub(crate) struct Shared {
     interrupts: bool,
     /// Profiler files to tell about code compiled here.
     observe: Observe,
+    /// The persistent code cache: directory and size limit.
+    cache: Option<(std::path::PathBuf, u64)>,
     /// The `NativeCode` generation this module's code belongs to (redefinitions count up).
     generation: u32,
+    /// Set when the tiering that owns this is dropped or replaced: queued jobs are skipped.
+    closed: AtomicBool,
     book: Mutex<Book>,
 }
 
@@ -114,16 +118,28 @@ impl Shared {
     /// leave the code interpreted and are recorded with their reason.
     fn compile(&self, hot: HotCode) -> Duration {
         let start = Instant::now();
+        if self.closed.load(Ordering::Relaxed) {
+            return start.elapsed();
+        }
         let mut guard = self.code();
         if guard.is_none() {
-            match NativeCode::for_tiering(
+            let created = NativeCode::for_tiering(
                 &self.module,
                 self.opt_level,
                 self.interrupts,
                 self.table.clone(),
                 self.sigs.clone(),
                 self.observe.clone(),
-            ) {
+            )
+            .map_err(|e| e.to_string())
+            .and_then(|mut c| match &self.cache {
+                Some((dir, max)) => c
+                    .open_cache(dir, *max)
+                    .map(|()| c)
+                    .map_err(|e| format!("cannot use the code cache in `{}`: {e}", dir.display())),
+                None => Ok(c),
+            });
+            match created {
                 Ok(c) => *guard = Some(c),
                 Err(e) => {
                     let why = format!("the JIT could not start: {e}");
@@ -182,7 +198,7 @@ impl Shared {
         {
             match code.compile_osr(&self.module, func, l.header) {
                 Ok(entry) => {
-                    self.osr[id].store(entry as *mut u8, std::sync::atomic::Ordering::Release);
+                    self.osr[id].store(entry as *mut u8, Ordering::Release);
                     self.book().stats.osr_entries.push((name.clone(), l.line));
                 }
                 Err(e) => self
@@ -213,6 +229,14 @@ impl Shared {
                 !matches!(book.funcs[f], FuncState::Refused(_))
             }
         }
+    }
+}
+
+impl Drop for Tiering {
+    fn drop(&mut self) {
+        // The compile thread may outlive the instance by one job; the rest of its queue is
+        // for code nobody will run.
+        self.shared.closed.store(true, Ordering::Relaxed);
     }
 }
 
@@ -250,6 +274,9 @@ pub(crate) struct Tiering {
 impl Tiering {
     /// Tiering for `module`, decoded as `prog` (with loop heads); `code` is the instance's native
     /// code (kept across redefinitions: functions compiled and unchanged stay compiled).
+    // Each argument is a separate setting of the instance; a struct for them would only move
+    // the list.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         module: Arc<Module>,
         prog: &Program,
@@ -258,6 +285,7 @@ impl Tiering {
         opt_level: u8,
         interrupts: bool,
         observe: Observe,
+        cache: Option<(std::path::PathBuf, u64)>,
     ) -> Tiering {
         let (table, sigs, generation) = {
             let guard = code.lock().unwrap_or_else(|e| e.into_inner());
@@ -295,7 +323,9 @@ impl Tiering {
                 opt_level,
                 interrupts,
                 observe,
+                cache,
                 generation,
+                closed: AtomicBool::new(false),
                 book: Mutex::new(Book {
                     funcs,
                     stats: TierStats::default(),
