@@ -509,3 +509,24 @@ fn profile_samples_land_in_the_hot_native_function() {
         .unwrap();
     assert!(total >= 20 && samples * 2 > total, "{err}");
 }
+
+#[test]
+fn code_loaded_from_the_cache_is_named_too() {
+    let d = work("cache");
+    let p = prog(&d);
+    let cache = format!("--cache={}", d.join("cache").display());
+    let args = [
+        cache.as_str(),
+        "--perf-map",
+        "--stats",
+        p.to_str().unwrap(),
+        "3",
+    ];
+    let (_, first) = run(&d, &args);
+    let _ = std::fs::remove_file(format!("/tmp/perf-{first}.map"));
+    let (out, pid) = run(&d, &args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("loaded from cache: 2"), "{err}");
+    let names: Vec<String> = perf_map(pid).into_iter().map(|e| e.2).collect();
+    assert!(names.iter().any(|n| n == "fib"), "{names:?}");
+}
