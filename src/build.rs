@@ -55,6 +55,9 @@ pub(crate) struct BuildArgs {
     /// Optimisation level 0, 1 or 2 (`-O0`, `-O1`, `-O2`).
     #[arg(short = 'O', default_value = "2", value_parser = clap::value_parser!(u8).range(0..=2))]
     opt: u8,
+    /// Debug information (DWARF): `.sil` lines and functions for gdb, addr2line and perf.
+    #[arg(short = 'g')]
+    debug: bool,
 }
 
 /// Maps a backend error to the command's error and exit status.
@@ -144,14 +147,19 @@ pub(crate) fn build(args: &BuildArgs) -> Result<i32, CliError> {
     // The listings come with the first object compiled; a library object when no executable
     // is wanted (a library may have no `main`).
     let mut listed: Option<aot::Compiled> = None;
+    let source = args.debug.then(|| crate::run::source_path(name));
     let compile = |kind: ObjectKind, listings: Listings| {
-        let isa = target.isa(args.opt).map_err(|e| cli_error(name, e))?;
-        aot::compile(&loaded.module, isa, kind, listings).map_err(|e| cli_error(name, e))
+        let isa = target
+            .isa_with(args.opt, args.debug)
+            .map_err(|e| cli_error(name, e))?;
+        aot::compile_with_debug(&loaded.module, isa, kind, listings, source.as_deref())
+            .map_err(|e| cli_error(name, e))
     };
     if wants(Emit::Exe) {
         let exe = compile(ObjectKind::Executable, listings)?;
         let path = output_path(args, &emits, Emit::Exe);
-        aot::link_executable(&exe.object, target, &path).map_err(|e| cli_error(name, e))?;
+        aot::link_executable_with(&exe.object, target, &path, args.debug)
+            .map_err(|e| cli_error(name, e))?;
         listed = Some(exe);
     }
     if wants(Emit::Obj) || (listed.is_none() && (listings.clif || listings.asm)) {

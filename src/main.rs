@@ -3,6 +3,7 @@
 mod build;
 mod error;
 mod load;
+mod profile;
 mod repl;
 mod run;
 
@@ -87,6 +88,21 @@ enum Command {
         /// Tiered engine: compile at the threshold, on the interpreter's thread (reproducible).
         #[arg(long)]
         tier_sync: bool,
+        /// Name native code in /tmp/perf-PID.map, so `perf report` shows `.sil` functions.
+        #[arg(long)]
+        perf_map: bool,
+        /// Write native code with `.sil` line tables to $JITDUMPDIR/jit-PID.dump (default
+        /// /tmp), for `perf record -k mono` + `perf inject --jit`.
+        #[arg(long)]
+        jitdump: bool,
+        /// Register native code with gdb (its JIT interface): `gdb --args vsp run --gdb-jit
+        /// FILE` can break on `.sil` functions and lines.
+        #[arg(long)]
+        gdb_jit: bool,
+        /// At exit, print the hottest functions and loops to stderr: calls and loop iterations
+        /// in each tier, and CPU-time samples in native code.
+        #[arg(long)]
+        profile: bool,
         /// Keep compiled code in a persistent cache and load it from there next time
         /// (`--cache` for the default directory, `--cache=DIR` for another).
         #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true, default_missing_value = "")]
@@ -153,6 +169,10 @@ fn dispatch(cmd: Command) -> Result<i32, CliError> {
             tier_calls,
             tier_loops,
             tier_sync,
+            perf_map,
+            jitdump,
+            gdb_jit,
+            profile,
             cache,
         } => {
             let loaded = load::load(&file)?;
@@ -171,6 +191,10 @@ fn dispatch(cmd: Command) -> Result<i32, CliError> {
                     opt_level: opt,
                     stats,
                     tier,
+                    perf_map,
+                    jitdump,
+                    gdb_jit,
+                    profile,
                     cache: match cache {
                         None => None,
                         Some(d) if d.as_os_str().is_empty() => Some(cache_dir(None)?),

@@ -20,6 +20,10 @@ pub(crate) struct RunOptions {
     pub opt_level: u8,
     pub stats: bool,
     pub tier: TierConfig,
+    pub perf_map: bool,
+    pub jitdump: bool,
+    pub gdb_jit: bool,
+    pub profile: bool,
     /// The persistent code cache directory, if any.
     pub cache: Option<std::path::PathBuf>,
 }
@@ -82,7 +86,12 @@ pub(crate) fn run(loaded: &Loaded, args: &[String], opts: &RunOptions) -> Result
     let mut config = Config::new()
         .engine(engine)
         .opt_level(opts.opt_level)
-        .tier(opts.tier);
+        .tier(opts.tier)
+        .perf_map(opts.perf_map)
+        .jitdump(opts.jitdump)
+        .gdb_jit(opts.gdb_jit)
+        .profile(opts.profile)
+        .source_name(source_path(&loaded.display_name));
     if let Some(dir) = &opts.cache {
         config = config.cache_dir(dir);
     }
@@ -90,6 +99,10 @@ pub(crate) fn run(loaded: &Loaded, args: &[String], opts: &RunOptions) -> Result
         LoadError::Invalid(d) => {
             CliError::Invalid(d.render(&loaded.display_name, loaded.source.as_deref()))
         }
+        LoadError::Observe(e) => CliError::CantWrite {
+            path: e.path,
+            err: e.err,
+        },
         other => CliError::Invalid(format!("{}: error: {other}\n", loaded.display_name)),
     })?;
     let t = Instant::now();
@@ -111,6 +124,9 @@ pub(crate) fn run(loaded: &Loaded, args: &[String], opts: &RunOptions) -> Result
     };
     if opts.stats {
         print_stats(&inst.stats(), run_time);
+    }
+    if let Some(p) = inst.profile() {
+        eprint!("{}", crate::profile::render(&p, &inst.stats()));
     }
     Ok(status)
 }
@@ -197,4 +213,11 @@ fn print_stats(s: &Stats, run_time: std::time::Duration) {
 /// `error: trap: MESSAGE` then the backtrace, on stderr.
 pub(crate) fn report_trap(trap: &Trap) {
     eprint!("error: {trap}\n{}", trap.render_backtrace());
+}
+
+/// The `.sil` file as profilers and debuggers should name it: absolute, so they find it from
+/// any directory.
+pub(crate) fn source_path(display_name: &str) -> String {
+    std::path::absolute(display_name)
+        .map_or_else(|_| display_name.to_string(), |p| p.display().to_string())
 }

@@ -5,6 +5,7 @@
 //! built from the `runtime` crate when `vsp` is built and embedded in it
 //! ([`Target::runtime_archive`]). `docs/aot.md` describes the layout of what is produced.
 
+mod debug;
 mod header;
 mod link;
 mod object;
@@ -21,8 +22,8 @@ pub(crate) mod rt {
 }
 
 pub use header::header;
-pub use link::link_executable;
-pub use object::{Compiled, Listings, ObjectKind, c_module_name, compile};
+pub use link::{link_executable, link_executable_with};
+pub use object::{Compiled, Listings, ObjectKind, c_module_name, compile, compile_with_debug};
 pub use target::Target;
 
 /// Errors of building: bad requests, missing tools, and (for verified input, bugs) Cranelift's.

@@ -47,6 +47,17 @@ impl Drop for Scratch {
 /// Links `object` (an `ObjectKind::Executable` object for `target`) with the runtime into the
 /// executable `out`. Needs only the target's C compiler: the runtime comes from inside `vsp`.
 pub fn link_executable(object: &[u8], target: Target, out: &Path) -> Result<(), AotError> {
+    link_executable_with(object, target, out, false)
+}
+
+/// `link_executable`, keeping debug information (the object's, from `compile_with_debug`)
+/// when `debug` is set; otherwise it is stripped.
+pub fn link_executable_with(
+    object: &[u8],
+    target: Target,
+    out: &Path,
+    debug: bool,
+) -> Result<(), AotError> {
     let runtime = target.runtime_archive()?;
     let scratch = Scratch::new()?;
     let obj = scratch.write("module.o", object)?;
@@ -58,9 +69,12 @@ pub fn link_executable(object: &[u8], target: Target, out: &Path) -> Result<(), 
         .arg(&obj)
         .arg(&lib)
         .arg("-lm")
-        // Drop unused runtime code and the runtime's debug info (backtraces use the module's
-        // own name table, not debug info).
-        .args(["-Wl,--gc-sections", "-Wl,-S"]);
+        // Drop unused runtime code, and (unless debugging) the runtime's debug info: backtraces
+        // use the module's own name table, not debug info.
+        .arg("-Wl,--gc-sections");
+    if !debug {
+        cmd.arg("-Wl,-S");
+    }
     let output = cmd.output().map_err(|err| {
         if err.kind() == std::io::ErrorKind::NotFound {
             AotError::NoLinker {

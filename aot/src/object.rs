@@ -41,6 +41,8 @@ pub struct Compiled {
     pub clif: String,
     /// Cranelift's disassembly of every function's machine code (`--emit asm`).
     pub asm: String,
+    /// With debug information: every function defined so far, for the DWARF.
+    debug: Option<Vec<(FuncId, codegen::DebugFunc)>>,
 }
 
 /// Which listings to produce along with the object.
@@ -109,6 +111,20 @@ pub fn compile(
     kind: ObjectKind,
     listings: Listings,
 ) -> Result<Compiled, AotError> {
+    compile_with_debug(bc, isa, kind, listings, None)
+}
+
+/// `compile`, and with `source` (the `.sil` file's path) DWARF debug information in the object:
+/// a line table mapping code to `source`'s lines, a subprogram per function (named as in the
+/// `.sil`), and call frame information (`vsp build -g`).
+pub fn compile_with_debug(
+    bc: &BcModule,
+    isa: OwnedTargetIsa,
+    kind: ObjectKind,
+    listings: Listings,
+    source: Option<&str>,
+) -> Result<Compiled, AotError> {
+    let isa_for_debug = isa.clone();
     if isa.pointer_bytes() != 8 {
         return Err(AotError::Isa {
             target: isa.triple().to_string(),
@@ -130,6 +146,8 @@ pub fn compile(
         externs: ExternMode::Direct,
         interrupts: false,
         lazy_direct_calls: false,
+        profile: None,
+        debug_vars: source.is_some(),
     };
     let mut env = ModuleEnv::declare(
         &mut m,
@@ -141,7 +159,10 @@ pub fn compile(
     let sig_ids = env.sig_ids(bc);
     let glue = declare_glue(&mut m)?;
     let data = declare_data(&mut m, prefix)?;
-    let mut out = Compiled::default();
+    let mut out = Compiled {
+        debug: source.map(|_| Vec::new()),
+        ..Compiled::default()
+    };
     let mut ctx = m.make_context();
     let mut fctx = FunctionBuilderContext::new();
 
@@ -155,6 +176,7 @@ pub fn compile(
             &label,
             listings,
             &mut out,
+            Some(f),
         )?;
     }
     let main_entry = match main {
@@ -163,7 +185,7 @@ pub fn compile(
             let sig = codegen::array_signature(&m);
             let id = m.declare_function(&label, Linkage::Local, &sig)?;
             codegen::build_array_trampoline(&mut m, bc, &env, i, &mut ctx, &mut fctx)?;
-            define(&mut m, id, &mut ctx, &label, listings, &mut out)?;
+            define(&mut m, id, &mut ctx, &label, listings, &mut out, None)?;
             Some(id)
         }
         None => None,
@@ -179,7 +201,7 @@ pub fn compile(
                 let sig = codegen::c_signature(&m, &f.param_types(), f.ret);
                 let id = m.declare_function(&f.name, Linkage::Export, &sig)?;
                 build_export(&mut m, bc, &env, &glue, &data, i, &mut ctx, &mut fctx)?;
-                define(&mut m, id, &mut ctx, &f.name, listings, &mut out)?;
+                define(&mut m, id, &mut ctx, &f.name, listings, &mut out, None)?;
             }
             let ptr = m.target_config().pointer_type();
             for (name, glue_fn, ret) in [
@@ -190,24 +212,28 @@ pub fn compile(
                 sig.returns.push(AbiParam::new(ret));
                 let id = m.declare_function(&name, Linkage::Export, &sig)?;
                 build_forward(&mut m, &data, glue_fn, sig, &mut ctx, &mut fctx)?;
-                define(&mut m, id, &mut ctx, &name, listings, &mut out)?;
+                define(&mut m, id, &mut ctx, &name, listings, &mut out, None)?;
             }
             if main.is_some() {
                 let name = format!("{cname}__vsp_main");
                 let id = declare_c_main(&mut m, &name)?;
                 build_c_main(&mut m, &data, &glue, &mut ctx, &mut fctx)?;
-                define(&mut m, id, &mut ctx, &name, listings, &mut out)?;
+                define(&mut m, id, &mut ctx, &name, listings, &mut out, None)?;
             }
         }
         ObjectKind::Executable => {
             let id = declare_c_main(&mut m, "main")?;
             build_c_main(&mut m, &data, &glue, &mut ctx, &mut fctx)?;
-            define(&mut m, id, &mut ctx, "main", listings, &mut out)?;
+            define(&mut m, id, &mut ctx, "main", listings, &mut out, None)?;
         }
     }
 
     define_data(&mut m, bc, &env, &sig_ids, &data, main_entry)?;
-    let product = m.finish();
+    let mut product = m.finish();
+    if let (Some(source), Some(funcs)) = (source, out.debug.take()) {
+        let (ids, funcs): (Vec<FuncId>, Vec<codegen::DebugFunc>) = funcs.into_iter().unzip();
+        crate::debug::emit(&mut product, &*isa_for_debug, source, &funcs, &ids)?;
+    }
     out.object = product
         .emit()
         .map_err(|e| AotError::Object(e.to_string()))?;
@@ -226,7 +252,8 @@ fn check_symbol_clashes(bc: &BcModule) -> Result<(), AotError> {
     Ok(())
 }
 
-/// Compiles `ctx.func` as `id`, collecting the listings.
+/// Compiles `ctx.func` as `id`, collecting the listings and (if asked for) debug information;
+/// `sil` is the `.sil` function, for its body.
 fn define(
     m: &mut ObjectModule,
     id: FuncId,
@@ -234,6 +261,7 @@ fn define(
     label: &str,
     listings: Listings,
     out: &mut Compiled,
+    sil: Option<&bytecode::Function>,
 ) -> Result<(), AotError> {
     // Name the function after its id, as references to it are (`u0:N`).
     ctx.func.name = UserFuncName::user(0, id.as_u32());
@@ -247,7 +275,7 @@ fn define(
         for (user, name) in &names {
             let _ = writeln!(out.clif, ";   {user} = {name}");
         }
-        let _ = writeln!(out.clif, "{}", ctx.func.display());
+        let _ = writeln!(out.clif, "{}", codegen::annotated_clif(&ctx.func));
     }
     ctx.set_disasm(listings.asm);
     m.define_function(id, ctx)
@@ -261,6 +289,19 @@ fn define(
             .and_then(|c| c.vcode.clone())
             .unwrap_or_default();
         let _ = writeln!(out.asm, "{label}:\n{}", symbolize(&text, &names));
+    }
+    if let Some(funcs) = &mut out.debug {
+        let (name, line, regs) = sil.map_or((label, 0, &[][..]), |f| {
+            (f.name.as_str(), f.loc.line, &f.regs[..])
+        });
+        let address = cranelift_codegen::gimli::write::Address::Symbol {
+            symbol: funcs.len(),
+            addend: 0,
+        };
+        if let Some(d) = codegen::DebugFunc::of(ctx, m.isa(), name.to_string(), address, line, regs)
+        {
+            funcs.push((id, d));
+        }
     }
     m.clear_context(ctx);
     Ok(())

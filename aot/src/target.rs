@@ -73,6 +73,12 @@ impl Target {
     /// The Cranelift ISA for code linked into position-independent executables and shared
     /// objects. Baseline features only, so the code runs on every CPU of the architecture.
     pub fn isa(self, opt_level: u8) -> Result<OwnedTargetIsa, AotError> {
+        self.isa_with(opt_level, false)
+    }
+
+    /// `isa`, and with `debug` computing each function's call frame information (for the
+    /// `.debug_frame` of `compile_with_debug`; it changes no code).
+    pub fn isa_with(self, opt_level: u8, debug: bool) -> Result<OwnedTargetIsa, AotError> {
         let isa_err = |message: String| AotError::Isa {
             target: self.triple().to_string(),
             message,
@@ -95,8 +101,9 @@ impl Target {
             // x64 `return_call` relies on frame pointers; they also let profilers walk stacks.
             ("preserve_frame_pointers", "true"),
             // Traps unwind by return, never natively; cranelift-object's `.eh_frame` would also
-            // need absolute FDE pointers that do not link into a PIE.
-            ("unwind_info", "false"),
+            // need absolute FDE pointers that do not link into a PIE. Debuggers get the same
+            // information as `.debug_frame` (`-g`), which nothing links against.
+            ("unwind_info", if debug { "true" } else { "false" }),
             ("enable_verifier", verifier),
         ] {
             flags

@@ -9,13 +9,17 @@
 #![allow(clippy::result_large_err)]
 
 mod abi;
+mod dwarf;
 mod imports;
+mod lines;
 mod translate;
 
 pub use abi::{
     SigInterner, array_signature, body_signature, c_signature, clif_type, osr_signature,
 };
+pub use dwarf::{DebugFunc, DebugVar, VarLoc, variables, write_dwarf};
 pub use imports::{Imports, helper_names};
+pub use lines::{LineRow, annotated_clif, line_table};
 
 use bytecode::{Module as BcModule, Type};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, UserFuncName, types};
@@ -53,6 +57,34 @@ pub struct Config {
     /// With `CallMode::Table`: direct callees may have no code yet (the tiered engine compiles
     /// one function at a time), so a direct call checks its table entry as `calli` does.
     pub lazy_direct_calls: bool,
+    /// Count calls and loop-header arrivals into a table of `u64` counters (`vsp run
+    /// --profile`); without it nothing is emitted.
+    pub profile: Option<ProfileCounters>,
+    /// Track where each `.sil` register lives in the machine code (for debuggers'
+    /// variables: `DebugFunc::of`); it changes no code.
+    pub debug_vars: bool,
+}
+
+/// Where compiled code counts (JIT only: the table's address is built into the code). Slot
+/// `f` counts calls of function `f`; slot `funcs + k` counts arrivals at loop header `k` of the
+/// module, numbering every function's `loop_headers()` in order. Slots past `len` are not
+/// counted (functions added by a later redefinition).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProfileCounters {
+    pub base: u64,
+    pub funcs: u32,
+    pub len: u32,
+}
+
+impl ProfileCounters {
+    /// The slot of the first loop header of function `index` in `bc`.
+    pub fn first_loop_slot(&self, bc: &BcModule, index: usize) -> u32 {
+        let before: usize = bc.funcs[..index]
+            .iter()
+            .map(|f| f.loop_headers().len())
+            .sum();
+        self.funcs + before as u32
+    }
 }
 
 /// Errors of code generation: Cranelift's own (which, for verified bytecode, mean a bug).
@@ -171,6 +203,9 @@ fn translate(
         });
     }
     m.clear_context(ctx);
+    if env.cfg.debug_vars {
+        ctx.func.collect_debug_info();
+    }
     ctx.func.signature = match osr_header {
         None => body_signature(m, &f.param_types(), f.ret),
         Some(_) => osr_signature(m, f.ret),

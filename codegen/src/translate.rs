@@ -16,7 +16,7 @@ use bytecode::{
 };
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::Ieee64;
-use cranelift_codegen::ir::{Block, FuncRef, SigRef};
+use cranelift_codegen::ir::{Block, FuncRef, SigRef, SourceLoc, ValueLabel};
 use cranelift_codegen::ir::{
     BlockArg, InstBuilder, JumpTableData, MemFlagsData, StackSlotData, StackSlotKind, Value, types,
 };
@@ -65,7 +65,15 @@ pub(crate) struct FunctionTranslator<'a, 'b> {
 }
 
 impl<'a, 'b> FunctionTranslator<'a, 'b> {
+    /// Tags the instructions emitted from now on with `.sil` line `line` (Cranelift carries it
+    /// to the machine code, where profilers and debuggers read it: `crate::line_table`).
+    fn at_line(&mut self, line: u32) {
+        self.line = line;
+        self.b.set_srcloc(SourceLoc::new(line));
+    }
+
     pub fn translate(&mut self) -> ModuleResult<()> {
+        self.at_line(self.f.loc.line);
         let entry = self.b.create_block();
         self.b.append_block_params_for_function_params(entry);
         self.b.switch_to_block(entry);
@@ -86,6 +94,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
                 (None, _) => self.zero(ty),
             };
             self.b.def_var(var, init);
+            self.b.set_val_label(init, ValueLabel::from_u32(i as u32));
             self.vars.push(var);
         }
         let touches_memory = self.f.body.iter().any(|i| {
@@ -107,7 +116,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         }
 
         // Entry checks: stack depth, and interrupts when enabled.
-        self.line = self.f.loc.line;
+        self.at_line(self.f.loc.line);
         let sp = self.b.ins().get_stack_pointer(I64);
         let limit = self
             .b
@@ -116,6 +125,17 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         let low = self.b.ins().icmp(IntCC::UnsignedLessThan, sp, limit);
         self.trap_if(low, TrapCode::StackOverflow)?;
         self.poll_interrupt()?;
+        if self.osr_header.is_none() {
+            self.count(self.func_index);
+        }
+        // Loop headers and their counter slots (profiling only).
+        let loop_slots: HashMap<u32, u32> = match self.cfg.profile {
+            Some(p) => {
+                let first = p.first_loop_slot(self.bc, self.func_index as usize);
+                (self.f.loop_headers().into_iter()).zip(first..).collect()
+            }
+            None => HashMap::new(),
+        };
 
         let mut open = true;
         if let Some(header) = self.osr_header {
@@ -125,12 +145,15 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             open = false;
         }
         for (i, inst) in self.f.body.iter().enumerate() {
-            self.line = inst.loc.line;
+            self.at_line(inst.loc.line);
             if let Some(&blk) = self.label_blocks.get(&(i as u32)) {
                 if open {
                     self.b.ins().jump(blk, &[]);
                 }
                 self.b.switch_to_block(blk);
+                if let Some(&slot) = loop_slots.get(&(i as u32)) {
+                    self.count(slot);
+                }
             } else if !open {
                 // Unreachable code still gets translated (it was type-checked), in a block of
                 // its own that nothing jumps to.
@@ -273,6 +296,24 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         Ok(())
     }
 
+    /// Profiling: adds one to counter `slot` (a plain load, add and store: only the thread
+    /// running this code writes it).
+    fn count(&mut self, slot: u32) {
+        let Some(p) = self.cfg.profile else {
+            return;
+        };
+        if slot >= p.len {
+            return;
+        }
+        let addr = self
+            .b
+            .ins()
+            .iconst(I64, (p.base + 8 * u64::from(slot)) as i64);
+        let v = self.b.ins().load(I64, vm_flags(), addr, 0);
+        let v = self.b.ins().iadd_imm_s(v, 1);
+        self.b.ins().store(vm_flags(), v, addr, 0);
+    }
+
     fn poll_interrupt(&mut self) -> ModuleResult<()> {
         if !self.cfg.interrupts {
             return Ok(());
@@ -325,6 +366,8 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
 
     fn set(&mut self, d: bytecode::RegId, v: Value) {
         self.b.def_var(self.vars[d.0 as usize], v);
+        // Register `d` lives in `v` from here (recorded only when debug info is collected).
+        self.b.set_val_label(v, ValueLabel::from_u32(d.0));
     }
 
     fn reg_ty(&self, r: bytecode::RegId) -> Type {

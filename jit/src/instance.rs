@@ -5,7 +5,8 @@
 use crate::interp::{self, ArrayFn, Completion, DecodeOptions, HostFn, Program, Vm};
 use crate::io::{Io, OutputMode};
 use crate::native::{
-    CacheStats, FuncStats, HostState, NativeCode, NativeStack, SharedCode, TRAP_COMPILE_ERROR,
+    CacheStats, FuncStats, HostState, NativeCode, NativeStack, Observe, ObserveError, SharedCode,
+    TRAP_COMPILE_ERROR,
 };
 use crate::tier::{TierConfig, TierStats, Tiering};
 use crate::trap::{FrameInfo, Trap, TrapCode};
@@ -58,6 +59,18 @@ pub struct Config {
     pub interruptible: bool,
     /// When the tiered engine moves code to native.
     pub tier: TierConfig,
+    /// Name every piece of native code in `/tmp/perf-PID.map`, for `perf report`.
+    pub perf_map: bool,
+    /// Write native code, its names and `.sil` line tables to a jitdump file
+    /// (`$JITDUMPDIR/jit-PID.dump`, default `/tmp`), for `perf inject --jit`.
+    pub jitdump: bool,
+    /// Tell gdb about native code through its JIT interface (symbols, `.sil` lines, frames).
+    pub gdb_jit: bool,
+    /// Count calls and loop iterations in every tier and sample where time goes
+    /// (`Instance::profile`). Off by default: then nothing is counted or compiled for it.
+    pub profile: bool,
+    /// The `.sil` file that line tables name (default: the module name with `.sil`).
+    pub source_name: Option<String>,
     /// A persistent code cache directory (JIT and tiered): compiled functions are stored
     /// there and loaded instead of compiled by later instances, in this process or another.
     pub cache_dir: Option<std::path::PathBuf>,
@@ -75,6 +88,11 @@ impl Default for Config {
             eager: false,
             interruptible: false,
             tier: TierConfig::default(),
+            perf_map: false,
+            jitdump: false,
+            gdb_jit: false,
+            profile: false,
+            source_name: None,
             cache_dir: None,
             cache_max_bytes: crate::native::DEFAULT_MAX_BYTES,
         }
@@ -134,6 +152,52 @@ impl Config {
     pub fn tier(mut self, tier: TierConfig) -> Config {
         self.tier = tier;
         self
+    }
+    /// Keep `/tmp/perf-PID.map` up to date with every function, trampoline and OSR entry
+    /// compiled, so `perf report` names `.sil` functions instead of bare addresses.
+    pub fn perf_map(mut self, on: bool) -> Config {
+        self.perf_map = on;
+        self
+    }
+    /// Write a jitdump file (code, names, `.sil` lines) for `perf inject --jit` and
+    /// `perf annotate`; see `jit::jitdump_path`.
+    pub fn jitdump(mut self, on: bool) -> Config {
+        self.jitdump = on;
+        self
+    }
+    /// Register native code with gdb's JIT interface as it is compiled (an in-memory ELF with
+    /// DWARF per batch), so gdb can break on `.sil` functions and lines and show them in `bt`.
+    pub fn gdb_jit(mut self, on: bool) -> Config {
+        self.gdb_jit = on;
+        self
+    }
+    /// Profile the module as loaded: calls and loop-header arrivals per tier, and CPU-time
+    /// samples (SIGPROF, 1 ms) attributed to native code; read it with `Instance::profile`.
+    /// Counters are only compiled in when this is on.
+    pub fn profile(mut self, on: bool) -> Config {
+        self.profile = on;
+        self
+    }
+    /// The `.sil` file name profilers and debuggers show for line numbers.
+    pub fn source_name(mut self, name: impl Into<String>) -> Config {
+        self.source_name = Some(name.into());
+        self
+    }
+
+    /// What the native tier tells profilers.
+    fn observe(&self, module: &Module) -> Observe {
+        Observe {
+            perf_map: self.perf_map,
+            jitdump: self.jitdump,
+            gdb: self.gdb_jit,
+            source: self
+                .source_name
+                .clone()
+                .unwrap_or_else(|| format!("{}.sil", module.name))
+                .into(),
+            profile: None,
+            code_map: None,
+        }
     }
 }
 
@@ -250,6 +314,9 @@ pub enum LoadError {
     /// A broken invariant in a verified module: a bug in vsp, reported instead of run.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A profiler file (`Config::perf_map`, `Config::jitdump`) could not be created.
+    #[error("{0}")]
+    Observe(#[from] ObserveError),
 }
 
 /// Errors of a call from the host.
@@ -336,6 +403,8 @@ pub struct Instance {
     load_time: Duration,
     calls: u64,
     interrupt: Arc<AtomicU32>,
+    /// `Config::profile`: the counters and the sampler.
+    profiling: Option<crate::profile::Profiling>,
 }
 
 impl std::fmt::Debug for Instance {
@@ -400,6 +469,7 @@ impl Instance {
             load_time: Duration::ZERO,
             calls: 0,
             interrupt: Arc::new(AtomicU32::new(0)),
+            profiling: None,
         };
         inst.link_hosts()?;
         let start = Instant::now();
@@ -414,10 +484,30 @@ impl Instance {
         let opts = DecodeOptions {
             interrupts: inst.config.interruptible,
             loop_heads: inst.config.engine == EngineKind::Tiered,
+            profile: inst.config.profile,
+        };
+        let mut observe = inst.config.observe(&inst.module);
+        if inst.config.engine != EngineKind::Interp {
+            observe.open()?;
+        }
+        if inst.config.profile {
+            let p = crate::profile::Profiling::start(&inst.module);
+            observe.profile = Some(p.counters.for_native());
+            observe.code_map = Some(p.code.clone());
+            inst.profiling = Some(p);
+        }
+        let counts = inst.profiling.as_ref().map(|p| p.counters.clone());
+        let decode = |m: &Module| {
+            Program::decode_with(m, opts)
+                .map(|mut p| {
+                    p.counts = counts.clone();
+                    p
+                })
+                .map_err(LoadError::Internal)
         };
         inst.backend = match inst.config.engine {
             EngineKind::Interp => Backend::Interp {
-                prog: Program::decode_with(&inst.module, opts).map_err(LoadError::Internal)?,
+                prog: decode(&inst.module)?,
                 vm: Vm::new(),
             },
             EngineKind::Jit => {
@@ -426,6 +516,7 @@ impl Instance {
                     inst.config.opt_level,
                     inst.config.interruptible,
                     false,
+                    observe,
                 )?;
                 if let Some(dir) = &inst.config.cache_dir {
                     code.open_cache(dir, inst.config.cache_max_bytes)
@@ -449,7 +540,7 @@ impl Instance {
                 }
             }
             EngineKind::Tiered => {
-                let prog = Program::decode_with(&inst.module, opts).map_err(LoadError::Internal)?;
+                let prog = decode(&inst.module)?;
                 let code: SharedCode = Arc::new(Mutex::new(None));
                 inst.state.native = Some(code.clone());
                 if let Some(dir) = &inst.config.cache_dir {
@@ -466,6 +557,7 @@ impl Instance {
                     inst.config.tier,
                     inst.config.opt_level,
                     inst.config.interruptible,
+                    observe,
                     inst.config
                         .cache_dir
                         .clone()
@@ -736,9 +828,11 @@ impl Instance {
             self.module.data[old.data.len().min(self.module.data.len())..].to_vec();
         let start = Instant::now();
         self.state.module = Some(self.module.clone());
+        // A profile covers the module as loaded: redefined code is not counted.
         let opts = DecodeOptions {
             interrupts: self.config.interruptible,
             loop_heads: self.config.engine == EngineKind::Tiered,
+            profile: false,
         };
         match &mut self.backend {
             Backend::Interp { prog, .. } => {
@@ -767,6 +861,7 @@ impl Instance {
                     self.config.tier,
                     self.config.opt_level,
                     self.config.interruptible,
+                    self.config.observe(&self.module),
                     self.config
                         .cache_dir
                         .clone()
@@ -801,7 +896,14 @@ impl Instance {
             let mut guard = code.lock().unwrap_or_else(|e| e.into_inner());
             return guard.as_mut()?.clif(&self.module, id.0 as usize).ok();
         }
-        let mut code = NativeCode::new(&self.module, self.config.opt_level, false, false).ok()?;
+        let mut code = NativeCode::new(
+            &self.module,
+            self.config.opt_level,
+            false,
+            false,
+            Observe::default(),
+        )
+        .ok()?;
         code.clif(&self.module, id.0 as usize).ok()
     }
 
@@ -827,6 +929,13 @@ impl Instance {
             load_time: self.load_time,
             calls: self.calls,
         }
+    }
+
+    /// The profile so far (`Config::profile`; `None` without it): calls and loop-header
+    /// arrivals per function and loop in each tier, and CPU-time samples in native code.
+    pub fn profile(&self) -> Option<crate::profile::Profile> {
+        let p = self.profiling.as_ref()?;
+        Some(p.report(&self.module, self.config.engine.name()))
     }
 
     /// Tiered engine: waits until the background compiler has finished what was asked of it.

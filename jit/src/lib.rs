@@ -5,6 +5,7 @@ mod instance;
 pub mod interp;
 mod io;
 mod native;
+mod profile;
 mod tier;
 mod trap;
 
@@ -15,8 +16,9 @@ pub use instance::{
 pub use interp::Completion;
 pub use io::{Io, OutputMode, clock_ns};
 pub use native::{
-    CacheStats, FuncStats, clear_dir as clear_cache_dir, default_cache_dir,
-    dir_usage as cache_dir_usage,
+    CacheStats, FuncStats, ObserveError, clear_dir as clear_cache_dir, default_cache_dir,
+    dir_usage as cache_dir_usage, jitdump_path, perf_map_path,
 };
+pub use profile::{FuncProfile, LoopProfile, Profile};
 pub use tier::{TierConfig, TierStats};
 pub use trap::{FrameInfo, Trap, TrapCode};

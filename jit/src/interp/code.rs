@@ -496,6 +496,11 @@ pub(crate) enum Op {
     LoopHead {
         id: u32,
     },
+    /// Emitted only when profiling (`vsp run --profile`): adds one to profile counter `id`
+    /// (a call at function entry, an arrival at a loop header).
+    Count {
+        id: u32,
+    },
 
     Load {
         k: LoadKind,
@@ -739,6 +744,7 @@ impl Op {
             | Trap
             | Poll
             | LoopHead { .. }
+            | Count { .. }
             | Newline => {}
         }
     }

@@ -20,6 +20,9 @@ pub struct Program {
     pub(crate) sigs: Vec<(Vec<Type>, Option<Type>)>,
     /// Loop headers, in `Op::LoopHead` id order (only when decoded for the tiered engine).
     pub(crate) loops: Vec<LoopInfo>,
+    /// Profiling: where `Op::Count` counts, and how many loop headers have a counter so far.
+    pub(crate) counts: Option<std::sync::Arc<crate::profile::Counters>>,
+    profiled_loops: u32,
 }
 
 /// A loop header the tiered engine counts arrivals at and may enter native code from.
@@ -39,6 +42,9 @@ pub struct DecodeOptions {
     pub interrupts: bool,
     /// `Op::LoopHead` at every loop header (the tiered engine counts them).
     pub loop_heads: bool,
+    /// `Op::Count` at function entry and at every loop header (`vsp run --profile`), counting
+    /// into the slots `codegen::ProfileCounters` describes.
+    pub profile: bool,
 }
 
 impl Program {
@@ -197,7 +203,7 @@ impl<'a> FuncDecoder<'a> {
     fn run(mut self) -> Code {
         // Op index where each instruction starts (instructions may take 0, 1 or 2 ops).
         let mut starts = Vec::with_capacity(self.f.body.len() + 1);
-        let headers = if self.opts.loop_heads {
+        let headers = if self.opts.loop_heads || self.opts.profile {
             self.f.loop_headers()
         } else {
             Vec::new()
@@ -206,10 +212,15 @@ impl<'a> FuncDecoder<'a> {
             self.emit(Op::Poll);
             self.lines.push(self.f.loc.line);
         }
+        if self.opts.profile {
+            self.emit(Op::Count { id: self.index });
+            self.lines.push(self.f.loc.line);
+        }
         for (i, inst) in self.f.body.iter().enumerate() {
             starts.push(self.ops.len() as u32);
             let before = self.ops.len();
-            if headers.binary_search(&(i as u32)).is_ok() {
+            let header = headers.binary_search(&(i as u32)).is_ok();
+            if header && self.opts.loop_heads {
                 let id = self.p.loops.len() as u32;
                 self.p.loops.push(LoopInfo {
                     func: self.index,
@@ -217,6 +228,12 @@ impl<'a> FuncDecoder<'a> {
                     line: inst.loc.line,
                 });
                 self.emit(Op::LoopHead { id });
+            }
+            // After `LoopHead`: an arrival that enters native code there is counted there.
+            if header && self.opts.profile {
+                let id = self.m.funcs.len() as u32 + self.p.profiled_loops;
+                self.p.profiled_loops += 1;
+                self.emit(Op::Count { id });
             }
             // A backward jump (to this instruction or earlier) closes a loop: poll before it.
             let backward = inst

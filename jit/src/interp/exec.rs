@@ -709,6 +709,11 @@ impl Vm {
                 Op::RetVoid => ret!(0, false),
                 Op::Exit { a } => return Ok(Completion::Exit((r!(a) & 255) as i32)),
                 Op::Trap => trap!(Unreachable),
+                Op::Count { id } => {
+                    if let Some(c) = &prog.counts {
+                        c.bump_interp(id as usize);
+                    }
+                }
                 Op::Poll => {
                     if interrupted(interrupt) {
                         trap!(Interrupted);

@@ -3,7 +3,10 @@
 //! recompiled or redefined by swapping one pointer, without touching its callers.
 
 use super::cache::CodeCache;
+use super::gdb::GdbImage;
 use super::host::symbols;
+use super::observe::{CodeRecord, Observe};
+use crate::profile::CodeKind;
 use bytecode::Module as BcModule;
 use codegen::{CallMode, CodegenError, Config, ExternMode, ModuleEnv};
 use cranelift_codegen::Context;
@@ -104,6 +107,10 @@ pub(crate) struct NativeCode {
     /// otherwise a function is compiled with everything it reaches directly.
     one_at_a_time: bool,
     osr_count: u32,
+    /// Profiler files (and gdb) told about every piece of code as it is finalized.
+    observe: Observe,
+    /// The debug images registered with gdb for this code (unregistered on drop).
+    gdb_images: Vec<GdbImage>,
     opt_level: u8,
     interrupts: bool,
     /// Redefinitions since the JIT module was last built afresh: each leaves dead code and
@@ -165,8 +172,9 @@ impl NativeCode {
         opt_level: u8,
         interrupts: bool,
         eager: bool,
+        observe: Observe,
     ) -> Result<NativeCode, CodegenError> {
-        let mut nc = NativeCode::with_options(bc, opt_level, interrupts, false)?;
+        let mut nc = NativeCode::with_options(bc, opt_level, interrupts, false, observe)?;
         if eager {
             let all: Vec<usize> = (0..bc.funcs.len()).collect();
             nc.define(bc, &all)?;
@@ -183,8 +191,9 @@ impl NativeCode {
         interrupts: bool,
         table: Arc<CodeTable>,
         sigs: codegen::SigInterner,
+        observe: Observe,
     ) -> Result<NativeCode, CodegenError> {
-        let mut nc = NativeCode::with_options(bc, opt_level, interrupts, true)?;
+        let mut nc = NativeCode::with_options(bc, opt_level, interrupts, true, observe)?;
         nc.table = table;
         nc.env.sigs = sigs;
         Ok(nc)
@@ -213,6 +222,7 @@ impl NativeCode {
         opt_level: u8,
         interrupts: bool,
         one_at_a_time: bool,
+        observe: Observe,
     ) -> Result<NativeCode, CodegenError> {
         let isa = host_isa(opt_level).map_err(|message| CodegenError::Cranelift {
             func: "<isa>".into(),
@@ -228,6 +238,8 @@ impl NativeCode {
             externs: ExternMode::Host,
             interrupts,
             lazy_direct_calls: one_at_a_time,
+            profile: observe.profile,
+            debug_vars: observe.gdb,
         };
         let mut env = ModuleEnv::declare(
             &mut module,
@@ -254,6 +266,8 @@ impl NativeCode {
             generation: 0,
             one_at_a_time,
             osr_count: 0,
+            observe,
+            gdb_images: Vec::new(),
             opt_level,
             interrupts,
             replaced: 0,
@@ -309,6 +323,8 @@ impl NativeCode {
             ctx,
             fctx,
             stats,
+            observe,
+            gdb_images,
             isa,
             cache,
             ..
@@ -320,14 +336,46 @@ impl NativeCode {
         let id = module.declare_function(&format!("osr{n}.f{func}"), Linkage::Local, &sig)?;
         codegen::translate_osr_entry(module, bc, env, func, header, ctx, fctx)?;
         let mut hits = define_compiled(module, isa, cache, ctx, id, &f.name)?;
+        let piece = observe.piece(ctx, module.isa(), &f.regs);
         let tsig = codegen::array_signature(module);
         let tid = module.declare_function(&format!("osr{n}.t{func}"), Linkage::Local, &tsig)?;
         codegen::build_osr_trampoline(module, bc, func, id, ctx, fctx)?;
         hits &= define_compiled(module, isa, cache, ctx, tid, &f.name)?;
+        let tpiece = observe.piece(ctx, module.isa(), &[]);
         let _ = hits;
         module.finalize_definitions()?;
         stats[func].compile_time += start.elapsed();
-        Ok(module.get_finalized_function(tid))
+        let trampoline = module.get_finalized_function(tid);
+        if observe.any() {
+            let line = bc.funcs[func]
+                .body
+                .get(header as usize)
+                .map_or(0, |i| i.loc.line);
+            let records = [
+                CodeRecord {
+                    name: format!("{}.osr.line{line}", f.name),
+                    addr: module.get_finalized_function(id),
+                    decl_line: f.loc.line,
+                    piece,
+                    kind: CodeKind::Osr {
+                        func: func as u32,
+                        header,
+                    },
+                },
+                CodeRecord {
+                    name: format!("{}.osr.line{line}.trampoline", f.name),
+                    addr: trampoline,
+                    decl_line: 0,
+                    piece: tpiece,
+                    kind: CodeKind::Osr {
+                        func: func as u32,
+                        header,
+                    },
+                },
+            ];
+            gdb_images.extend(observe.publish(module.isa(), &records));
+        }
+        Ok(trampoline)
     }
 
     /// `roots` plus every function reachable from them that has no code yet.
@@ -402,8 +450,13 @@ impl NativeCode {
         let keep: Vec<usize> = (0..bc.funcs.len())
             .filter(|&i| self.is_compiled(i) && !(self.one_at_a_time && which.contains(&i)))
             .collect();
-        let mut fresh =
-            NativeCode::with_options(bc, self.opt_level, self.interrupts, self.one_at_a_time)?;
+        let mut fresh = NativeCode::with_options(
+            bc,
+            self.opt_level,
+            self.interrupts,
+            self.one_at_a_time,
+            self.observe.clone(),
+        )?;
         fresh.generation = self.generation + 1;
         fresh.cache = self.cache.take();
         fresh.stats = std::mem::take(&mut self.stats);
@@ -429,12 +482,16 @@ impl NativeCode {
         let with_trampolines = self.one_at_a_time;
         let g = self.generation;
         let mut tramp_ids = Vec::with_capacity(which.len());
+        // Line tables of each body and trampoline, for the profiler and debugger files.
+        let mut pieces = Vec::new();
         let NativeCode {
             module,
             env,
             ctx,
             fctx,
             stats,
+            observe,
+            gdb_images,
             isa,
             cache,
             ..
@@ -446,11 +503,17 @@ impl NativeCode {
             codegen::translate_function(module, bc, env, i, ctx, fctx)?;
             let mut hit = define_compiled(module, isa, cache, ctx, env.body_ids[i], name)?;
             let size = ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
+            let piece = observe.piece(ctx, module.isa(), &bc.funcs[i].regs);
+            let mut tpiece = None;
             if with_trampolines {
                 let (tid, tramp_hit) =
                     define_trampoline(module, bc, env, isa, cache, ctx, fctx, i, g)?;
                 tramp_ids.push(tid);
                 hit &= tramp_hit;
+                tpiece = Some(observe.piece(ctx, module.isa(), &[]));
+            }
+            if observe.any() {
+                pieces.push((piece, tpiece));
             }
             let st = &mut stats[i];
             st.compile_time += start.elapsed();
@@ -462,6 +525,29 @@ impl NativeCode {
             }
         }
         module.finalize_definitions()?;
+        if observe.any() {
+            let mut records = Vec::with_capacity(2 * which.len());
+            for (k, (&i, (piece, tpiece))) in which.iter().zip(pieces).enumerate() {
+                let f = &bc.funcs[i];
+                records.push(CodeRecord {
+                    name: f.name.clone(),
+                    addr: module.get_finalized_function(env.body_ids[i]),
+                    decl_line: f.loc.line,
+                    piece,
+                    kind: CodeKind::Func(i as u32),
+                });
+                if let (Some(tpiece), Some(&tid)) = (tpiece, tramp_ids.get(k)) {
+                    records.push(CodeRecord {
+                        name: format!("{}.trampoline", f.name),
+                        addr: module.get_finalized_function(tid),
+                        decl_line: 0,
+                        piece: tpiece,
+                        kind: CodeKind::Func(i as u32),
+                    });
+                }
+            }
+            gdb_images.extend(observe.publish(module.isa(), &records));
+        }
         for (k, &i) in which.iter().enumerate() {
             let entry = module.get_finalized_function(self.env.body_ids[i]);
             self.table.entries[i].store(entry as *mut u8, Ordering::Release);
@@ -488,6 +574,8 @@ impl NativeCode {
             ctx,
             fctx,
             stats,
+            observe,
+            gdb_images,
             isa,
             cache,
             ..
@@ -495,9 +583,20 @@ impl NativeCode {
         let module = module.as_mut().expect("module lives until drop");
         let start = Instant::now();
         let (tid, _) = define_trampoline(module, bc, env, isa, cache, ctx, fctx, i, g)?;
+        let tpiece = observe.piece(ctx, module.isa(), &[]);
         module.finalize_definitions()?;
         stats[i].compile_time += start.elapsed();
         let t = module.get_finalized_function(tid);
+        if observe.any() {
+            let record = CodeRecord {
+                name: format!("{}.trampoline", bc.funcs[i].name),
+                addr: t,
+                decl_line: 0,
+                piece: tpiece,
+                kind: CodeKind::Func(i as u32),
+            };
+            gdb_images.extend(observe.publish(module.isa(), &[record]));
+        }
         self.table.trampolines[i].store(t as *mut u8, Ordering::Release);
         Ok(t)
     }
@@ -513,7 +612,7 @@ impl NativeCode {
         } = self;
         let module = module.as_mut().expect("module lives until drop");
         codegen::translate_function(module, bc, env, index, ctx, fctx)?;
-        let text = ctx.func.display().to_string();
+        let text = codegen::annotated_clif(&ctx.func);
         module.clear_context(ctx);
         Ok(text)
     }
@@ -582,6 +681,8 @@ fn define_compiled(
 
 impl Drop for NativeCode {
     fn drop(&mut self) {
+        // gdb forgets the code before it goes.
+        self.gdb_images.clear();
         if let Some(m) = self.module.take() {
             // SAFETY: the table and trampolines point into this module's memory; they are
             // dropped with `self`, and no call is running (calls borrow the instance mutably).

@@ -3,13 +3,17 @@
 
 mod cache;
 mod code;
+mod gdb;
 mod host;
+mod observe;
 mod stack;
 
 pub use cache::{CacheStats, DEFAULT_MAX_BYTES, clear_dir, default_cache_dir, dir_usage};
 pub use code::FuncStats;
 pub(crate) use code::{CodeTable, NativeCode};
 pub(crate) use host::{HostState, TRAP_COMPILE_ERROR};
+pub(crate) use observe::Observe;
+pub use observe::{ObserveError, jitdump_path, perf_map_path};
 pub(crate) use stack::NativeStack;
 
 use std::sync::{Arc, Mutex};

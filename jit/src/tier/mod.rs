@@ -13,7 +13,7 @@
 mod worker;
 
 use crate::interp::{HotCode, LoopInfo, Program};
-use crate::native::{CodeTable, NativeCode, SharedCode};
+use crate::native::{CodeTable, NativeCode, Observe, SharedCode};
 use bytecode::Module;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -88,6 +88,8 @@ pub(crate) struct Shared {
     cfg: TierConfig,
     opt_level: u8,
     interrupts: bool,
+    /// Profiler files to tell about code compiled here.
+    observe: Observe,
     /// The persistent code cache: directory and size limit.
     cache: Option<(std::path::PathBuf, u64)>,
     /// The `NativeCode` generation this module's code belongs to (redefinitions count up).
@@ -128,6 +130,7 @@ impl Shared {
                 self.interrupts,
                 self.table.clone(),
                 self.sigs.clone(),
+                self.observe.clone(),
             )
             .map_err(|e| e.to_string())
             .and_then(|mut c| match &self.cache {
@@ -273,6 +276,9 @@ pub(crate) struct Tiering {
 impl Tiering {
     /// Tiering for `module`, decoded as `prog` (with loop heads); `code` is the instance's native
     /// code (kept across redefinitions: functions compiled and unchanged stay compiled).
+    // Each argument is a separate setting of the instance; a struct for them would only move
+    // the list.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         module: Arc<Module>,
         prog: &Program,
@@ -280,6 +286,7 @@ impl Tiering {
         cfg: TierConfig,
         opt_level: u8,
         interrupts: bool,
+        observe: Observe,
         cache: Option<(std::path::PathBuf, u64)>,
     ) -> Tiering {
         let (table, sigs, generation) = {
@@ -317,6 +324,7 @@ impl Tiering {
                 cfg,
                 opt_level,
                 interrupts,
+                observe,
                 cache,
                 generation,
                 closed: AtomicBool::new(false),
