@@ -183,7 +183,12 @@ fn executables_without_g_carry_no_debug_info() {
 fn jit_gdb(dir: &Path, commands: &[&str], run_args: &[&str]) -> String {
     let mut all = vec!["set breakpoint pending on"];
     all.extend_from_slice(commands);
+    // The JIT unless the test names an engine: every function is compiled before it runs
+    // (the default, tiered, would interpret these short runs).
     let mut args = vec![vsp(), "run", "--gdb-jit"];
+    if !run_args.contains(&"--engine") {
+        args.extend(["--engine", "jit"]);
+    }
     args.extend_from_slice(run_args);
     gdb(dir, &all, &args)
 }
@@ -277,7 +282,16 @@ fn gdb_shows_sil_registers_as_variables() {
     let jit = gdb(
         &d,
         &jit_cmds,
-        &[vsp(), "run", "--gdb-jit", "-O0", p.to_str().unwrap(), "10"],
+        &[
+            vsp(),
+            "run",
+            "--engine",
+            "jit",
+            "--gdb-jit",
+            "-O0",
+            p.to_str().unwrap(),
+            "10",
+        ],
     );
     for out in [aot, jit] {
         assert!(out.contains("$1 = 10\n"), "{out}");
