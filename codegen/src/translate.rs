@@ -76,7 +76,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         self.at_line(self.f.loc.line);
         let entry = self.b.create_block();
         self.b.append_block_params_for_function_params(entry);
-        self.b.switch_to_block(entry);
+        self.switch_sealed(entry);
         self.vmctx = self.b.block_params(entry)[0];
         let params: Vec<Value> = self.b.block_params(entry)[1..].to_vec();
         for (i, reg) in self.f.regs.iter().enumerate() {
@@ -144,23 +144,43 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             self.b.ins().jump(blk, &[]);
             open = false;
         }
+        // A label's block is sealed once the last branch to it is translated: at once for
+        // labels only branched to from before, after the closing back-edge for loop headers.
+        let mut last_branch: HashMap<u32, u32> = HashMap::new();
+        for (i, inst) in self.f.body.iter().enumerate() {
+            for t in inst.inst.branch_targets() {
+                let pos = self.f.labels[t.0 as usize].pos;
+                last_branch.insert(pos, i as u32);
+            }
+        }
+        let mut seal_after: HashMap<u32, Vec<Block>> = HashMap::new();
         for (i, inst) in self.f.body.iter().enumerate() {
             self.at_line(inst.loc.line);
-            if let Some(&blk) = self.label_blocks.get(&(i as u32)) {
+            let i = i as u32;
+            if let Some(&blk) = self.label_blocks.get(&i) {
                 if open {
                     self.b.ins().jump(blk, &[]);
                 }
-                self.b.switch_to_block(blk);
-                if let Some(&slot) = loop_slots.get(&(i as u32)) {
+                match last_branch.get(&i) {
+                    Some(&last) if last >= i => {
+                        self.b.switch_to_block(blk);
+                        seal_after.entry(last).or_default().push(blk);
+                    }
+                    _ => self.switch_sealed(blk),
+                }
+                if let Some(&slot) = loop_slots.get(&i) {
                     self.count(slot);
                 }
             } else if !open {
                 // Unreachable code still gets translated (it was type-checked), in a block of
                 // its own that nothing jumps to.
                 let blk = self.b.create_block();
-                self.b.switch_to_block(blk);
+                self.switch_sealed(blk);
             }
-            open = self.inst(i as u32, &inst.inst)?;
+            open = self.inst(i, &inst.inst)?;
+            for blk in seal_after.remove(&i).unwrap_or_default() {
+                self.b.seal_block(blk);
+            }
         }
         // Only unreachable code can get here (the verifier forbids running off the end).
         let end = self.f.body.len() as u32;
@@ -238,6 +258,15 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         self.b.ins().iconst(I32, self.line as i64)
     }
 
+    /// Switches to a block whose predecessors are all emitted already, and seals it: a
+    /// variable read there is then looked up in its predecessors at once instead of becoming
+    /// a block parameter (sealing only at the end made every variable read inside a loop nest
+    /// a parameter of each enclosing header: quadratic in the nesting depth).
+    fn switch_sealed(&mut self, blk: Block) {
+        self.b.switch_to_block(blk);
+        self.b.seal_block(blk);
+    }
+
     // ---- traps -----------------------------------------------------------------------------
 
     fn trap_block(&mut self) -> Block {
@@ -263,7 +292,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             cont,
             &[],
         );
-        self.b.switch_to_block(cont);
+        self.switch_sealed(cont);
         Ok(())
     }
 
@@ -292,7 +321,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         let cont = self.b.create_block();
         let l = self.line_const();
         self.b.ins().brif(t, ub, &[BlockArg::Value(l)], cont, &[]);
-        self.b.switch_to_block(cont);
+        self.switch_sealed(cont);
         Ok(())
     }
 
@@ -507,12 +536,12 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         self.b
             .ins()
             .brif(missing, lazy, &[], cont, &[BlockArg::Value(ptr)]);
-        self.b.switch_to_block(lazy);
+        self.switch_sealed(lazy);
         let vm = self.vmctx;
         let compiled = self.call_helper_v(H::JitCompile, &[vm, idx])?;
         self.check_after_call()?;
         self.b.ins().jump(cont, &[BlockArg::Value(compiled)]);
-        self.b.switch_to_block(cont);
+        self.switch_sealed(cont);
         Ok(entry)
     }
 
@@ -961,7 +990,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         } else {
             self.b.ins().brif(c, blk, &[], next, &[]);
         }
-        self.b.switch_to_block(next);
+        self.switch_sealed(next);
     }
 
     fn compare(&mut self, op: CmpOp, ty: Type, x: Value, y: Value) -> Value {
