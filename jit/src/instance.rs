@@ -76,6 +76,11 @@ pub struct Config {
     pub cache_dir: Option<std::path::PathBuf>,
     /// The cache directory's size limit; the oldest entries are evicted beyond it.
     pub cache_max_bytes: u64,
+    /// A test seam: the code generator refuses to compile the function of this name, as it
+    /// would on a bug in vsp, so tests can check that such a failure is reported as vsp's
+    /// error and never as the program's trap.
+    #[doc(hidden)]
+    pub refuse_to_compile: Option<String>,
 }
 
 impl Default for Config {
@@ -95,6 +100,7 @@ impl Default for Config {
             source_name: None,
             cache_dir: None,
             cache_max_bytes: crate::native::DEFAULT_MAX_BYTES,
+            refuse_to_compile: None,
         }
     }
 }
@@ -518,13 +524,15 @@ impl Instance {
                     false,
                     observe,
                 )?;
-                if let Some(dir) = &inst.config.cache_dir {
-                    code.open_cache(dir, inst.config.cache_max_bytes)
-                        .map_err(|err| LoadError::Cache {
-                            dir: dir.display().to_string(),
-                            err,
-                        })?;
-                }
+                code.configure(&inst.config)
+                    .map_err(|err| LoadError::Cache {
+                        dir: inst
+                            .config
+                            .cache_dir
+                            .as_ref()
+                            .map_or_else(String::new, |d| d.display().to_string()),
+                        err,
+                    })?;
                 if inst.config.eager {
                     let all: Vec<usize> = (0..inst.module.funcs.len()).collect();
                     for i in all {
@@ -550,19 +558,7 @@ impl Instance {
                         err,
                     })?;
                 }
-                let tier = Tiering::new(
-                    inst.module.clone(),
-                    &prog,
-                    code,
-                    inst.config.tier,
-                    inst.config.opt_level,
-                    inst.config.interruptible,
-                    observe,
-                    inst.config
-                        .cache_dir
-                        .clone()
-                        .map(|d| (d, inst.config.cache_max_bytes)),
-                );
+                let tier = Tiering::new(inst.module.clone(), &prog, code, &inst.config, observe);
                 tier.shared.table.install(&mut inst.vmctx);
                 Backend::Tiered {
                     prog,
@@ -858,14 +854,8 @@ impl Instance {
                     self.module.clone(),
                     &new_prog,
                     code,
-                    self.config.tier,
-                    self.config.opt_level,
-                    self.config.interruptible,
+                    &self.config,
                     self.config.observe(&self.module),
-                    self.config
-                        .cache_dir
-                        .clone()
-                        .map(|d| (d, self.config.cache_max_bytes)),
                 );
                 new_tier.inherit(tier);
                 *tier = new_tier;

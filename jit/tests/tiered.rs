@@ -413,3 +413,56 @@ fn exit_in_native_code_called_from_the_interpreter_ends_the_call() {
     let mut inst = load(tiered(1, 1000), src);
     assert!(matches!(inst.call("main", &[]), Err(CallError::Exit(7))));
 }
+
+const CALLS_G: &str = r#"
+func g(x: i64) -> i64 {
+    add x, x, 1
+    ret x
+}
+func main() -> i64 {
+    reg i: i64, s: i64, h: i64, r: i64
+    fref h, g
+loop:
+    calli r, h(i) : (i64) -> i64
+    add s, s, r
+    add i, i, 1
+    blt i, 100, loop
+    println s
+    ret s
+}
+"#;
+
+/// A function the code generator cannot compile (a bug in vsp, simulated) is vsp's error on
+/// the JIT, never the program's trap; on the tiered engine it stays interpreted and the
+/// program runs as on the interpreter.
+#[test]
+fn a_function_that_cannot_be_compiled_is_never_a_program_trap() {
+    let refuse = |engine| {
+        let mut c = Config::new()
+            .engine(engine)
+            .capture_output()
+            .tier_thresholds(5, 5)
+            .tier_synchronous(true);
+        c.refuse_to_compile = Some("g".into());
+        c
+    };
+    // JIT: main compiles, its `calli` reaches g, whose lazy compile fails.
+    let mut jit = load(refuse(EngineKind::Jit), CALLS_G);
+    match jit.call("main", &[]) {
+        Err(CallError::Compile(why)) => assert!(why.contains("`g`"), "{why}"),
+        other => panic!("expected an internal compiler error, got {other:?}"),
+    }
+    // Called from the host directly: the same.
+    assert!(matches!(
+        jit.call("g", &[Value::I64(1)]),
+        Err(CallError::Compile(_))
+    ));
+    // Tiered, with main kept interpreted: g gets hot, fails to compile, stays interpreted.
+    let mut cfg = refuse(EngineKind::Tiered).tier_thresholds(5, 1_000_000);
+    cfg.refuse_to_compile = Some("g".into());
+    let inst = agree(cfg, CALLS_G, &[]);
+    let s = inst.stats().tier.unwrap();
+    assert_eq!(s.fallbacks.len(), 1, "{s:?}");
+    assert_eq!(s.fallbacks[0].0, "g");
+    assert!(s.fallbacks[0].1.contains("refused"), "{s:?}");
+}

@@ -119,6 +119,8 @@ pub(crate) struct NativeCode {
     isa: OwnedTargetIsa,
     /// The persistent code cache, if the instance has one.
     pub cache: Option<CodeCache>,
+    /// `Config::refuse_to_compile`.
+    refuse: Option<String>,
 }
 
 /// A module is rebuilt once this many redefinitions have left dead code in it (or twice as
@@ -204,6 +206,16 @@ impl NativeCode {
         self.env.sigs.clone()
     }
 
+    /// Applies what the instance's configuration asks of compiled code beyond the ISA: the
+    /// persistent cache and the test seam `refuse_to_compile`.
+    pub fn configure(&mut self, config: &crate::Config) -> std::io::Result<()> {
+        self.refuse = config.refuse_to_compile.clone();
+        match &config.cache_dir {
+            Some(dir) => self.open_cache(dir, config.cache_max_bytes),
+            None => Ok(()),
+        }
+    }
+
     /// Uses the persistent code cache in `dir` from now on.
     pub fn open_cache(&mut self, dir: &std::path::Path, max_bytes: u64) -> std::io::Result<()> {
         let isa_flags: Vec<String> = self.isa.isa_flags().iter().map(|v| v.to_string()).collect();
@@ -273,6 +285,7 @@ impl NativeCode {
             replaced: 0,
             isa,
             cache: None,
+            refuse: None,
         })
     }
 
@@ -459,6 +472,7 @@ impl NativeCode {
         )?;
         fresh.generation = self.generation + 1;
         fresh.cache = self.cache.take();
+        fresh.refuse = self.refuse.take();
         fresh.stats = std::mem::take(&mut self.stats);
         fresh.stats.resize(bc.funcs.len(), FuncStats::default());
         for (st, f) in fresh.stats.iter_mut().zip(&bc.funcs) {
@@ -479,6 +493,16 @@ impl NativeCode {
     /// time: the tiered engine's interpreter calls any compiled function through its
     /// trampoline), then publishes them.
     fn define(&mut self, bc: &BcModule, which: &[usize]) -> Result<(), CodegenError> {
+        if let Some(f) = which
+            .iter()
+            .map(|&i| &bc.funcs[i].name)
+            .find(|n| Some(*n) == self.refuse.as_ref())
+        {
+            return Err(CodegenError::Cranelift {
+                func: f.clone(),
+                message: "refused by Config::refuse_to_compile (a test seam)".into(),
+            });
+        }
         let with_trampolines = self.one_at_a_time;
         let g = self.generation;
         let mut tramp_ids = Vec::with_capacity(which.len());

@@ -85,13 +85,10 @@ pub(crate) struct Shared {
     loops: Vec<LoopInfo>,
     /// The OSR entry of each loop (array trampoline taking the frame), null until compiled.
     pub osr: Box<[AtomicPtr<u8>]>,
-    cfg: TierConfig,
-    opt_level: u8,
-    interrupts: bool,
+    /// The instance's configuration (thresholds, optimisation level, interrupts, cache).
+    config: crate::Config,
     /// Profiler files to tell about code compiled here.
     observe: Observe,
-    /// The persistent code cache: directory and size limit.
-    cache: Option<(std::path::PathBuf, u64)>,
     /// The `NativeCode` generation this module's code belongs to (redefinitions count up).
     generation: u32,
     /// Set when the tiering that owns this is dropped or replaced: queued jobs are skipped.
@@ -126,19 +123,17 @@ impl Shared {
         if guard.is_none() {
             let created = NativeCode::for_tiering(
                 &self.module,
-                self.opt_level,
-                self.interrupts,
+                self.config.opt_level,
+                self.config.interruptible,
                 self.table.clone(),
                 self.sigs.clone(),
                 self.observe.clone(),
             )
             .map_err(|e| e.to_string())
-            .and_then(|mut c| match &self.cache {
-                Some((dir, max)) => c
-                    .open_cache(dir, *max)
+            .and_then(|mut c| {
+                c.configure(&self.config)
                     .map(|()| c)
-                    .map_err(|e| format!("cannot use the code cache in `{}`: {e}", dir.display())),
-                None => Ok(c),
+                    .map_err(|e| format!("cannot use the code cache: {e}"))
             });
             match created {
                 Ok(c) => *guard = Some(c),
@@ -171,10 +166,10 @@ impl Shared {
         if matches!(state, FuncState::Cold | FuncState::Requested) {
             let t = Instant::now();
             let size = self.module.funcs[func].body.len();
-            let result = if size > self.cfg.max_function_size {
+            let result = if size > self.config.tier.max_function_size {
                 Err(format!(
                     "too large to compile when hot ({size} instructions; the limit is {})",
-                    self.cfg.max_function_size
+                    self.config.tier.max_function_size
                 ))
             } else if code.is_compiled(func) {
                 Ok(())
@@ -248,7 +243,7 @@ fn request(shared: &Arc<Shared>, worker: &mut Option<Worker>, hot: HotCode) {
     if !shared.claim(hot) {
         return;
     }
-    let synchronous = shared.cfg.synchronous;
+    let synchronous = shared.config.tier.synchronous;
     if worker.is_none() && !synchronous {
         *worker = Worker::spawn(shared.clone());
     }
@@ -278,17 +273,14 @@ impl Tiering {
     /// code (kept across redefinitions: functions compiled and unchanged stay compiled).
     // Each argument is a separate setting of the instance; a struct for them would only move
     // the list.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         module: Arc<Module>,
         prog: &Program,
         code: SharedCode,
-        cfg: TierConfig,
-        opt_level: u8,
-        interrupts: bool,
+        config: &crate::Config,
         observe: Observe,
-        cache: Option<(std::path::PathBuf, u64)>,
     ) -> Tiering {
+        let cfg = config.tier;
         let (table, sigs, generation) = {
             let guard = code.lock().unwrap_or_else(|e| e.into_inner());
             match guard.as_ref() {
@@ -321,11 +313,8 @@ impl Tiering {
                     .map(|_| AtomicPtr::new(std::ptr::null_mut()))
                     .collect(),
                 module,
-                cfg,
-                opt_level,
-                interrupts,
+                config: config.clone(),
                 observe,
-                cache,
                 generation,
                 closed: AtomicBool::new(false),
                 book: Mutex::new(Book {
