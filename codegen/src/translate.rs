@@ -1057,7 +1057,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             (BinOp::And, _) => self.b.ins().band(x, y),
             (BinOp::Or, _) => self.b.ins().bor(x, y),
             (BinOp::Xor, _) => self.b.ins().bxor(x, y),
-            // Cranelift masks shift and rotate amounts by the type's width, as SPEC §3.1 does.
+            // Cranelift masks shift and rotate amounts by the type's width, as the reference says (`docs/reference/instructions.md`).
             (BinOp::Shl, _) => self.b.ins().ishl(x, y),
             (BinOp::Shr, _) => self.b.ins().sshr(x, y),
             (BinOp::UShr, _) => self.b.ins().ushr(x, y),

@@ -1,4 +1,4 @@
-//! The embedding API (SPEC §8): load a module, call its functions with typed arguments, get
+//! The embedding API (`docs/reference/embedding.md`): load a module, call its functions with typed arguments, get
 //! traps back as values, provide host functions, capture output, touch memory, redefine
 //! functions in a live module, and read statistics — on the interpreter or the JIT alike.
 
@@ -49,7 +49,7 @@ pub struct Config {
     pub opt_level: u8,
     pub output: OutputMode,
     /// Stack for native code (reserved once per instance, committed as used), so a deep
-    /// recursion (SPEC §4: 100,000 frames) fits and overflow is a trap, never a crash.
+    /// recursion (100,000 frames, `docs/reference/execution.md`) fits and overflow is a trap, never a crash.
     pub stack_size: usize,
     /// Compile every function when the module loads, instead of each one (with what it calls
     /// directly) the first time it is called.

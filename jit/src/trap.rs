@@ -11,7 +11,7 @@ pub struct FrameInfo {
     pub line: u32,
 }
 
-/// A trap: the program stopped at an error of SPEC §4. The engine stays usable afterwards.
+/// A trap: the program stopped at an error of `docs/reference/execution.md`. The engine stays usable afterwards.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub struct Trap {
     pub code: TrapCode,
