@@ -112,6 +112,10 @@ pub struct ModuleEnv {
     pub extern_ids: Vec<FuncId>,
     pub sigs: SigInterner,
     pub imports: Imports,
+    /// With `lazy_direct_calls`: the functions known to have code for as long as anything
+    /// compiled now can run (a backend that drops a function's code drops its callers' too),
+    /// so direct calls to them need no check. A function calling itself never needs one.
+    pub has_code: Vec<bool>,
 }
 
 impl ModuleEnv {
@@ -130,6 +134,7 @@ impl ModuleEnv {
             extern_ids: Vec::new(),
             sigs: SigInterner::default(),
             imports: Imports::default(),
+            has_code: Vec::new(),
         };
         for (i, f) in bc.funcs.iter().enumerate() {
             let sig = body_signature(m, &f.param_types(), f.ret);

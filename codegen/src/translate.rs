@@ -570,7 +570,9 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
                     CallMode::Table => {
                         let idx = self.iconst(fid.0 as i64);
                         let mut ptr = self.table_entry(idx);
-                        if self.cfg.lazy_direct_calls {
+                        let known = fid.0 == self.func_index
+                            || self.env.has_code.get(fid.0 as usize) == Some(&true);
+                        if self.cfg.lazy_direct_calls && !known {
                             ptr = self.compile_if_missing(ptr, idx)?;
                         }
                         if tail {

@@ -224,6 +224,26 @@ impl NativeCode {
         Ok(())
     }
 
+    /// Tells codegen which functions will have code whenever the code compiled next runs:
+    /// those compiled now and those compiled with it (`batch`). Their direct calls need no
+    /// check for missing code (only with one-at-a-time compilation; otherwise no call checks).
+    fn note_compiled(&mut self, batch: &[usize]) {
+        if !self.one_at_a_time {
+            return;
+        }
+        let n = self.table.entries.len();
+        let mut has = vec![false; n];
+        for (i, h) in has.iter_mut().enumerate() {
+            *h = self.is_compiled(i);
+        }
+        for &i in batch {
+            if let Some(h) = has.get_mut(i) {
+                *h = true;
+            }
+        }
+        self.env.has_code = has;
+    }
+
     /// Counts redefinitions: code compiled for an older module must not be published.
     pub fn generation(&self) -> u32 {
         self.generation
@@ -330,6 +350,7 @@ impl NativeCode {
     ) -> Result<*const u8, CodegenError> {
         self.osr_count += 1;
         let n = self.osr_count;
+        self.note_compiled(&[]);
         let NativeCode {
             module,
             env,
@@ -504,6 +525,7 @@ impl NativeCode {
             });
         }
         let with_trampolines = self.one_at_a_time;
+        self.note_compiled(which);
         let g = self.generation;
         let mut tramp_ids = Vec::with_capacity(which.len());
         // Line tables of each body and trampoline, for the profiler and debugger files.
