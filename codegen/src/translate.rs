@@ -279,19 +279,21 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
         })
     }
 
-    /// Traps with `code` at the current line if `cond` is non-zero.
+    /// Traps with `code` at the current line if `cond` is non-zero. The trap's code and line
+    /// are set in a cold block of this site's own, so the hot path is one compare and branch
+    /// (passed on the branch edge, the constants were materialized in every loop iteration).
     fn trap_if(&mut self, cond: Value, code: TrapCode) -> ModuleResult<()> {
         let tb = self.trap_block();
+        let site = self.b.create_block();
+        self.b.set_cold_block(site);
         let cont = self.b.create_block();
+        self.b.ins().brif(cond, site, &[], cont, &[]);
+        self.switch_sealed(site);
         let c = self.b.ins().iconst(I32, code as i64);
         let l = self.line_const();
-        self.b.ins().brif(
-            cond,
-            tb,
-            &[BlockArg::Value(c), BlockArg::Value(l)],
-            cont,
-            &[],
-        );
+        self.b
+            .ins()
+            .jump(tb, &[BlockArg::Value(c), BlockArg::Value(l)]);
         self.switch_sealed(cont);
         Ok(())
     }
