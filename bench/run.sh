@@ -277,8 +277,6 @@ for k in "${KERNELS[@]}"; do
     done
 done
 
-((QUICK)) || short_runs
-
 # ---- table ----------------------------------------------------------------------------
 is_num() { [[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]]; }
 ratio() {   # ratio SECONDS GCC_SECONDS
@@ -350,6 +348,8 @@ table() {
         echo "$row"
     done
 }
+
+((QUICK)) || short_runs
 
 version() { "$@" 2>&1 | head -n 1 || true; }
 {
