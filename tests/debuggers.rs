@@ -8,12 +8,7 @@ mod common;
 use common::vsp;
 
 fn work(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("debuggers")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch_dir("debuggers", name)
 }
 
 /// `fib` is lines 2 to 13 (the first recursive call on 6); `main` starts on 14, calls it on 16.

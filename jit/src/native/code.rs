@@ -396,16 +396,15 @@ impl NativeCode {
                         header,
                     },
                 },
-                CodeRecord {
-                    name: format!("{}.osr.line{line}.trampoline", f.name),
-                    addr: trampoline,
-                    decl_line: 0,
-                    piece: tpiece,
-                    kind: CodeKind::Osr {
+                trampoline_record(
+                    &format!("{}.osr.line{line}", f.name),
+                    trampoline,
+                    tpiece,
+                    CodeKind::Osr {
                         func: func as u32,
                         header,
                     },
-                },
+                ),
             ];
             gdb_images.extend(observe.publish(module.isa(), &records));
         }
@@ -583,13 +582,13 @@ impl NativeCode {
                     kind: CodeKind::Func(i as u32),
                 });
                 if let (Some(tpiece), Some(&tid)) = (tpiece, tramp_ids.get(k)) {
-                    records.push(CodeRecord {
-                        name: format!("{}.trampoline", f.name),
-                        addr: module.get_finalized_function(tid),
-                        decl_line: 0,
-                        piece: tpiece,
-                        kind: CodeKind::Func(i as u32),
-                    });
+                    let addr = module.get_finalized_function(tid);
+                    records.push(trampoline_record(
+                        &f.name,
+                        addr,
+                        tpiece,
+                        CodeKind::Func(i as u32),
+                    ));
                 }
             }
             gdb_images.extend(observe.publish(module.isa(), &records));
@@ -634,13 +633,7 @@ impl NativeCode {
         stats[i].compile_time += start.elapsed();
         let t = module.get_finalized_function(tid);
         if observe.any() {
-            let record = CodeRecord {
-                name: format!("{}.trampoline", bc.funcs[i].name),
-                addr: t,
-                decl_line: 0,
-                piece: tpiece,
-                kind: CodeKind::Func(i as u32),
-            };
+            let record = trampoline_record(&bc.funcs[i].name, t, tpiece, CodeKind::Func(i as u32));
             gdb_images.extend(observe.publish(module.isa(), &[record]));
         }
         self.table.trampolines[i].store(t as *mut u8, Ordering::Release);
@@ -661,6 +654,23 @@ impl NativeCode {
         let text = codegen::annotated_clif(&ctx.func);
         module.clear_context(ctx);
         Ok(text)
+    }
+}
+
+/// The profiler/debugger record of a trampoline into the code named `of`: named after it, with
+/// no `.sil` line of its own.
+fn trampoline_record(
+    of: &str,
+    addr: *const u8,
+    piece: super::observe::Piece,
+    kind: CodeKind,
+) -> CodeRecord {
+    CodeRecord {
+        name: format!("{of}.trampoline"),
+        addr,
+        decl_line: 0,
+        piece,
+        kind,
     }
 }
 
