@@ -278,11 +278,13 @@ fn define(
         let _ = writeln!(out.clif, "{}", codegen::annotated_clif(&ctx.func));
     }
     ctx.set_disasm(listings.asm);
-    m.define_function(id, ctx)
-        .map_err(|e| AotError::Cranelift {
-            func: label.to_string(),
-            message: format!("{e:?}"),
-        })?;
+    let failed = |message: String| AotError::Cranelift {
+        func: label.to_string(),
+        message,
+    };
+    ctx.compile(m.isa(), &mut Default::default())
+        .map_err(|e| failed(format!("{:?}", e.inner)))?;
+    let place = codegen::define_placed(m, ctx, id).map_err(|e| failed(format!("{e:?}")))?;
     if listings.asm {
         let text = ctx
             .compiled_code()
@@ -296,7 +298,7 @@ fn define(
         });
         let address = cranelift_codegen::gimli::write::Address::Symbol {
             symbol: funcs.len(),
-            addend: 0,
+            addend: place.pad as i64,
         };
         if let Some(d) = codegen::DebugFunc::of(ctx, m.isa(), name.to_string(), address, line, regs)
         {

@@ -105,6 +105,8 @@ impl Target {
             // information as `.debug_frame` (`-g`), which nothing links against.
             ("unwind_info", if debug { "true" } else { "false" }),
             ("enable_verifier", verifier),
+            // Block offsets and edges, to place small loops (`codegen::placement`).
+            ("machine_code_cfg_info", "true"),
         ] {
             flags
                 .set(name, value)

@@ -9,6 +9,7 @@
 #![allow(clippy::result_large_err)]
 
 mod abi;
+mod align;
 mod dwarf;
 mod imports;
 mod lines;
@@ -17,6 +18,7 @@ mod translate;
 pub use abi::{
     SigInterner, array_signature, body_signature, c_signature, clif_type, osr_signature,
 };
+pub use align::{Placement, code_offset, define_placed, placement};
 pub use dwarf::{DebugFunc, DebugVar, VarLoc, variables, write_dwarf};
 pub use imports::{Imports, helper_names};
 pub use lines::{LineRow, annotated_clif, line_table};

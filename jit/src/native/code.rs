@@ -15,7 +15,6 @@ use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::ModuleReloc;
 use cranelift_module::{FuncId, Linkage, Module, default_libcall_names};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -145,6 +144,10 @@ fn host_isa(
     flags.set("opt_level", level).map_err(|e| e.to_string())?;
     // The JIT's code is not position independent (cranelift-jit requires that).
     flags.set("is_pic", "false").map_err(|e| e.to_string())?;
+    // Block offsets and edges, to place small loops (`codegen::placement`).
+    flags
+        .set("machine_code_cfg_info", "true")
+        .map_err(|e| e.to_string())?;
     // x64 `return_call` relies on frame pointers; they also make native stacks walkable by
     // profilers.
     flags
@@ -710,28 +713,22 @@ fn define_compiled(
         func: name.to_string(),
         message,
     };
-    let Some(cache) = cache else {
-        module
-            .define_function(id, ctx)
-            .map_err(|e| failed(format!("{e:?}")))?;
-        return Ok(false);
+    let hit = match cache {
+        None => {
+            ctx.compile(&**isa, &mut ControlPlane::default())
+                .map_err(|e| failed(format!("{:?}", e.inner)))?;
+            false
+        }
+        Some(cache) => {
+            let hit = ctx
+                .compile_with_cache(&**isa, cache, &mut ControlPlane::default())
+                .map_err(|e| failed(format!("{:?}", e.inner)))?
+                .1;
+            cache.count(hit);
+            hit
+        }
     };
-    let hit = ctx
-        .compile_with_cache(&**isa, cache, &mut ControlPlane::default())
-        .map_err(|e| failed(format!("{:?}", e.inner)))?
-        .1;
-    cache.count(hit);
-    let code = ctx.compiled_code().expect("just compiled");
-    let align = (code.buffer.alignment as u64)
-        .max(isa.function_alignment().minimum as u64)
-        .max(isa.symbol_alignment());
-    let relocs: Vec<ModuleReloc> = code
-        .buffer
-        .relocs()
-        .iter()
-        .map(|r| ModuleReloc::from_mach_reloc(r, &ctx.func, id))
-        .collect();
-    module.define_function_bytes(id, align, code.code_buffer(), &relocs)?;
+    codegen::define_placed(module, ctx, id)?;
     Ok(hit)
 }
 

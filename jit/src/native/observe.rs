@@ -39,6 +39,8 @@ pub struct ObserveError {
 
 /// What is kept of a function just compiled, until its address is known.
 pub(crate) struct Piece {
+    /// Where Cranelift's code starts after the function's symbol (`codegen::placement`).
+    pub offset: u32,
     pub size: usize,
     /// `.sil` lines by offset (empty for trampolines, and when nothing needs them).
     pub lines: Vec<LineRow>,
@@ -50,11 +52,20 @@ pub(crate) struct Piece {
 /// One piece of finalized code: a function body, a trampoline or an OSR entry.
 pub(crate) struct CodeRecord {
     pub name: String,
+    /// The function's symbol (`start()` is where its described code begins).
     pub addr: *const u8,
     /// The `.sil` line of its `func` (0 for a trampoline).
     pub decl_line: u32,
     pub piece: Piece,
     pub kind: CodeKind,
+}
+
+impl CodeRecord {
+    /// Where the code that `piece` describes (its size, lines and frames) begins: past the pad
+    /// `codegen::placement` may put in front of a function with loops.
+    fn start(&self) -> *const u8 {
+        self.addr.wrapping_add(self.piece.offset as usize)
+    }
 }
 
 static PERF_MAP: Mutex<Option<BufWriter<File>>> = Mutex::new(None);
@@ -90,6 +101,7 @@ impl Observe {
             _ => None,
         };
         Piece {
+            offset: codegen::code_offset(ctx, isa),
             size: code.map_or(0, |c| c.code_buffer().len()),
             lines: if self.jitdump || self.gdb {
                 codegen::line_table(ctx)
@@ -140,14 +152,20 @@ impl Observe {
             let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
             map.extend(
                 code.iter()
-                    .map(|c| (c.addr as u64, c.piece.size as u64, c.kind)),
+                    .map(|c| (c.start() as u64, c.piece.size as u64, c.kind)),
             );
         }
         if self.perf_map
             && let Some(map) = lock(&PERF_MAP).as_mut()
         {
             for c in code {
-                let _ = writeln!(map, "{:x} {:x} {}", c.addr as usize, c.piece.size, c.name);
+                let _ = writeln!(
+                    map,
+                    "{:x} {:x} {}",
+                    c.start() as usize,
+                    c.piece.size,
+                    c.name
+                );
             }
             // perf reads the map when the process exits, but a crash must not lose it.
             let _ = map.flush();
@@ -167,7 +185,7 @@ impl Observe {
             .iter()
             .map(|c| DebugFunc {
                 name: c.name.clone(),
-                address: cranelift_codegen::gimli::write::Address::Constant(c.addr as u64),
+                address: cranelift_codegen::gimli::write::Address::Constant(c.start() as u64),
                 size: c.piece.size as u64,
                 decl_line: c.decl_line,
                 lines: c.piece.lines.clone(),
@@ -257,7 +275,7 @@ impl JitDump {
 
     /// A JIT_CODE_DEBUG_INFO record (if `c` has lines), then its JIT_CODE_LOAD record.
     fn record(&mut self, c: &CodeRecord, source: &str) -> std::io::Result<()> {
-        let addr = c.addr as u64;
+        let addr = c.start() as u64;
         let ts = timestamp();
         let (lines, size) = (&c.piece.lines, c.piece.size);
         if !lines.is_empty() {
@@ -294,7 +312,7 @@ impl JitDump {
         self.out.write_all(&r)?;
         // SAFETY: `addr..addr + size` is code Cranelift has just finalized (mapped readable and
         // executable, never freed while the instance lives, and the instance is compiling now).
-        let bytes = unsafe { std::slice::from_raw_parts(c.addr, size) };
+        let bytes = unsafe { std::slice::from_raw_parts(c.start(), size) };
         self.out.write_all(bytes)?;
         self.code_index += 1;
         Ok(())
