@@ -106,7 +106,11 @@ fn several_kinds_share_a_stem() {
         "{clif}"
     );
     let asm = std::fs::read_to_string(d.join("out/p.s")).unwrap();
-    assert!(asm.contains("prog::half:"), "{asm}");
+    // Real machine code, each block headed by the `.sil` line it came from.
+    assert!(
+        asm.contains("prog::half:") && asm.contains(":  ; line ") && asm.contains("ret"),
+        "{asm}"
+    );
     let a = std::fs::read(d.join("out/p.a")).unwrap();
     assert!(a.starts_with(b"!<arch>\n"));
     let o = std::fs::read(d.join("out/p.o")).unwrap();

@@ -440,6 +440,7 @@ fn list_dis_clif_and_time() {
     ret x
 }}
 :list
+:sil sq
 :dis sq
 :clif sq
 :time fib(20)
@@ -462,6 +463,11 @@ fn list_dis_clif_and_time() {
         );
         assert!(
             o.contains("function ") && o.contains("fmul"),
+            "{engine}: {o}"
+        );
+        // `:dis`: machine code, each block headed by its `.sil` line.
+        assert!(
+            o.contains(":  ; line ") && o.contains("mulsd"),
             "{engine}: {o}"
         );
         let time = o
@@ -539,6 +545,7 @@ fn help_quit_and_bad_commands() {
             ":help",
             ":load FILE",
             ":list",
+            ":sil NAME",
             ":dis NAME",
             ":clif NAME",
             ":time CALL",

@@ -243,14 +243,15 @@ fn a_terminal_session() {
     p.wait_n("  |         ^", 1);
     p.expect("= 400 : i64", || p.line("twice(4)"));
 
-    // :load, :dis, :clif, :time, tab completion.
+    // :load, :sil, :dis, :clif, :time, tab completion.
     let file = state.join("lib.sil");
     std::fs::write(&file, "func cube(x: f64) -> f64 {\n    reg y: f64\n    mul y, x, x\n    mul y, y, x\n    ret y\n}\n").unwrap();
     p.expect("defined cube(x: f64) -> f64", || {
         p.line(&format!(":load {}", file.display()))
     });
     p.expect("= 3.375 : f64", || p.line("cube(1.5)"));
-    p.expect("    mul y, y, x", || p.line(":dis cube"));
+    p.expect("    mul y, y, x", || p.line(":sil cube"));
+    p.expect(":  ; line ", || p.line(":dis cube"));
     p.expect("fmul", || p.line(":clif cube"));
     p.lines("func sum(n: i64) -> i64 {\n    reg s: i64\nloop:\n    add s, s, n\n    sub n, n, 1\n    bgt n, 0, loop\n    ret s\n}");
     p.expect("time: compile ", || p.line(":time sum(1000000)"));

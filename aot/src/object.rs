@@ -277,7 +277,6 @@ fn define(
         }
         let _ = writeln!(out.clif, "{}", codegen::annotated_clif(&ctx.func));
     }
-    ctx.set_disasm(listings.asm);
     let failed = |message: String| AotError::Cranelift {
         func: label.to_string(),
         message,
@@ -286,11 +285,9 @@ fn define(
         .map_err(|e| failed(format!("{:?}", e.inner)))?;
     let place = codegen::define_placed(m, ctx, id).map_err(|e| failed(format!("{e:?}")))?;
     if listings.asm {
-        let text = ctx
-            .compiled_code()
-            .and_then(|c| c.vcode.clone())
-            .unwrap_or_default();
-        let _ = writeln!(out.asm, "{label}:\n{}", symbolize(&text, &names));
+        let symbols: Vec<String> = names.iter().map(|(_, name)| name.clone()).collect();
+        let text = codegen::asm_listing(ctx, m.isa(), &symbols).map_err(failed)?;
+        let _ = writeln!(out.asm, "{label}:\n{text}");
     }
     if let Some(funcs) = &mut out.debug {
         let (name, line, regs) = sil.map_or((label, 0, &[][..]), |f| {
@@ -334,29 +331,6 @@ fn referenced_names(
             (format!("u{}:{}", u.namespace, u.index), name)
         })
         .collect()
-}
-
-/// Replaces `userextnameN` in Cranelift's disassembly with the N-th referenced symbol.
-fn symbolize(text: &str, names: &[(String, String)]) -> String {
-    const KEY: &str = "userextname";
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(KEY) {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + KEY.len()..];
-        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
-        match after[..digits]
-            .parse::<usize>()
-            .ok()
-            .and_then(|i| names.get(i))
-        {
-            Some((_, name)) => out.push_str(name),
-            None => out.push_str(&rest[at..at + KEY.len() + digits]),
-        }
-        rest = &after[digits..];
-    }
-    out.push_str(rest);
-    out
 }
 
 fn declare_glue(m: &mut ObjectModule) -> Result<Glue, AotError> {

@@ -303,6 +303,7 @@ fn objects_for_every_target_and_level() {
                 assert!(c.object.starts_with(b"\x7fELF"));
                 assert!(c.clif.contains("; sample::loop"), "{}", c.clif);
                 assert!(c.asm.contains("sample::main:"), "{}", c.asm);
+                assert!(c.asm.contains(":  ; line "), "{}", c.asm);
             }
         }
     }

@@ -13,6 +13,7 @@ mod align;
 mod dwarf;
 mod imports;
 mod lines;
+mod listing;
 mod translate;
 
 pub use abi::{
@@ -22,6 +23,7 @@ pub use align::{Placement, code_offset, define_placed, placement};
 pub use dwarf::{DebugFunc, DebugVar, VarLoc, variables, write_dwarf};
 pub use imports::{Imports, helper_names};
 pub use lines::{LineRow, annotated_clif, line_table};
+pub use listing::{asm_listing, referenced_names};
 
 use bytecode::{Module as BcModule, Type};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, UserFuncName, types};

@@ -897,6 +897,25 @@ impl Instance {
         code.clif(&self.module, id.0 as usize).ok()
     }
 
+    /// The machine code function `name` compiles to, with the `.sil` line of each block (the
+    /// REPL's `:dis`); `None` if there is no such function or it cannot be compiled.
+    pub fn asm(&mut self, name: &str) -> Option<String> {
+        let id = self.module.find_func(name)?;
+        if let Backend::Native { code, .. } = &self.backend {
+            let mut guard = code.lock().unwrap_or_else(|e| e.into_inner());
+            return guard.as_mut()?.asm(&self.module, id.0 as usize).ok();
+        }
+        let mut code = NativeCode::new(
+            &self.module,
+            self.config.opt_level,
+            false,
+            false,
+            Observe::default(),
+        )
+        .ok()?;
+        code.asm(&self.module, id.0 as usize).ok()
+    }
+
     pub fn stats(&self) -> Stats {
         let (code, tier) = match &self.backend {
             Backend::Interp { .. } => (None, None),

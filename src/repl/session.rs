@@ -20,7 +20,7 @@ const fn cmd(name: &'static str, arg: &'static str, what: &'static str) -> Cmd {
 }
 
 /// The commands, for `:help`, prefix matching and tab completion.
-pub(crate) const COMMANDS: [Cmd; 10] = [
+pub(crate) const COMMANDS: [Cmd; 11] = [
     cmd("help", "", "this list"),
     cmd(
         "load",
@@ -32,7 +32,12 @@ pub(crate) const COMMANDS: [Cmd; 10] = [
         "",
         "the functions (and externs) with their signatures",
     ),
-    cmd("dis", " NAME", "a function as .sil text"),
+    cmd("sil", " NAME", "a function as .sil text"),
+    cmd(
+        "dis",
+        " NAME",
+        "a function's machine code, with its .sil lines",
+    ),
     cmd("clif", " NAME", "a function's Cranelift IR"),
     cmd("time", " CALL", "a call, then its compile and run time"),
     cmd("save", " FILE", "write the session's module as a .sil file"),
@@ -564,7 +569,12 @@ impl Session {
             "list" => self.list(),
             "load" => self.load(unquote(arg)),
             "save" => self.save(unquote(arg)),
-            "dis" => match self.inst.module().find_func(arg) {
+            "dis" => match self.inst.asm(arg) {
+                Some(asm) => self.out(&format!("{}\n", asm.trim_end())),
+                None if self.inst.module().find_func(arg).is_none() => self.no_function(arg),
+                None => self.error(&format!("error: `{arg}` could not be compiled\n")),
+            },
+            "sil" => match self.inst.module().find_func(arg) {
                 Some(id) => {
                     let m = self.inst.module();
                     self.out(&bytecode::text::print_function(m, m.func(id)));

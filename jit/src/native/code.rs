@@ -660,6 +660,38 @@ impl NativeCode {
     }
 }
 
+impl NativeCode {
+    /// The machine code of function `index` with its `.sil` lines, as the REPL's `:dis` shows it
+    /// (compiled afresh, so the listing is what the function compiles to now).
+    pub fn asm(&mut self, bc: &BcModule, index: usize) -> Result<String, CodegenError> {
+        let NativeCode {
+            module,
+            env,
+            ctx,
+            fctx,
+            isa,
+            ..
+        } = self;
+        let module = module.as_mut().expect("module lives until drop");
+        codegen::translate_function(module, bc, env, index, ctx, fctx)?;
+        let name = &bc.funcs[index].name;
+        let failed = |message: String| CodegenError::Cranelift {
+            func: name.to_string(),
+            message,
+        };
+        let compiled = ctx
+            .compile(&**isa, &mut ControlPlane::default())
+            .map(|_| ())
+            .map_err(|e| failed(format!("{:?}", e.inner)));
+        let listing = compiled.and_then(|()| {
+            let names = codegen::referenced_names(module, &ctx.func);
+            codegen::asm_listing(ctx, &**isa, &names).map_err(failed)
+        });
+        module.clear_context(ctx);
+        listing
+    }
+}
+
 /// The profiler/debugger record of a trampoline into the code named `of`: named after it, with
 /// no `.sil` line of its own.
 fn trampoline_record(
