@@ -53,7 +53,11 @@ declare -A SHORT_SIZE=(
 )
 # Column order of the table; gcc comes first because it is the reference for both the
 # output check and the ratios.
-ENGINES=(gcc clang interp jit tiered aot luajit luajit-joff lua5.4)
+ENGINES=(gcc clang interp jit tiered aot luajit luajit-joff lua5.4 wasmi)
+# wasmi: the C kernel compiled to WebAssembly (clang -O2 --target=wasm32-wasi) and run by
+# wasmi 2.0's interpreter (`wasmi`, from `cargo install wasmi_cli`), the peer of vsp's interpreter: a Rust interpreter over
+# a register bytecode. A measured run installs what it needs (`cargo install wasmi_cli`,
+# Debian's wasi-libc and lld); --quick only uses them if they are there.
 # tiered1: every threshold at 1, compiling synchronously (every call and loop goes through
 # tier-up and OSR at once): a correctness row, run only with --quick.
 # ---------------------------------------------------------------------------------------
@@ -112,6 +116,22 @@ cp "$VSP" "$BUILD/vsp"
 VSP_SHA=$(sha256sum "$BUILD/vsp" | cut -c1-12)
 VSP_SRC=$VSP
 VSP=$BUILD/vsp
+
+# The wasm peer's tools: wasi-libc and wasm-ld from Debian, wasmi_cli from crates.io.
+WASI_SYSROOT=/usr
+WASMI=${WASMI:-$(command -v wasmi || echo "$HOME/.cargo/bin/wasmi")}
+have_wasm_tools() {
+    [[ -x $WASMI ]] && [[ -f $WASI_SYSROOT/lib/wasm32-wasi/libc.a ]] && have clang \
+        && { have wasm-ld || have wasm-ld-14; }
+}
+if ((!QUICK)) && ! have_wasm_tools; then
+    echo "installing the wasm peer (wasi-libc, lld, wasmi_cli)..." >&2
+    if have apt-get && [[ $(id -u) == 0 ]]; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q wasi-libc lld-14 \
+            libclang-rt-14-dev-wasm32 >/dev/null 2>&1 || true
+    fi
+    [[ -x $WASMI ]] || cargo install -q --locked wasmi_cli >/dev/null 2>&1 || true
+fi
 
 if have hyperfine; then TIMER=hyperfine; else TIMER="bash time"; fi
 # Other work on the machine inflates every number; record how busy it was.
@@ -180,6 +200,12 @@ engine_cmd() {
         aot)
             if [[ -n ${AOT_NA[$k]:-} ]]; then NA_REASON=${AOT_NA[$k]}; return 1; fi
             CMD=("$BUILD/$k.aot") ;;
+        wasmi)
+            if ! have_wasm_tools; then NA_REASON="wasmi (cargo install wasmi_cli), wasi-libc or wasm-ld is not installed"; return 1; fi
+            local ld=wasm-ld; have wasm-ld || ld=wasm-ld-14
+            clang --target=wasm32-wasi --sysroot="$WASI_SYSROOT" "${CFLAGS[@]}" -fuse-ld="$(command -v $ld)" \
+                -o "$BUILD/$k.wasm" "bench/c/$k.c" -lm
+            CMD=("$WASMI" run "$BUILD/$k.wasm") ;;
         luajit|lua5.4|luajit-joff)
             local bin=${e%-joff}
             if ! have "$bin"; then NA_REASON="$bin is not installed"; return 1; fi
@@ -363,6 +389,7 @@ version() { "$@" 2>&1 | head -n 1 || true; }
     have clang && echo "- clang: $(version clang --version) with \`${CFLAGS[*]}\`"
     have luajit && echo "- luajit: $(version luajit -v)"
     have lua5.4 && echo "- lua5.4: $(version lua5.4 -v)"
+    have_wasm_tools && echo "- wasmi: $(version "$WASMI" --version), running the C kernels built with \`clang --target=wasm32-wasi ${CFLAGS[*]}\` against wasi-libc"
     echo "- timing: wall clock, best of $RUNS run(s) after one checked warm-up run, measured with $TIMER"
     echo "- load average (1/5/15 min) at start: $LOAD_START, at end: $(loadavg); on $(nproc 2>/dev/null || echo '?') CPUs, anything near 1 or more means other work shared the machine"
     echo "- every engine's stdout was compared byte for byte with gcc's; \`FAIL\` = wrong output or crash, \`n/a\` = engine not available"
