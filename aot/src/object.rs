@@ -306,30 +306,16 @@ fn define(
     Ok(())
 }
 
-/// The symbols a function refers to: `(u0:N, name)` in the order of its external name refs
-/// (the disassembly calls the N-th of them `userextnameN`).
+/// The symbols a function refers to, each with the `uNS:N` name its Cranelift IR gives it, in
+/// the order of its external name references.
 fn referenced_names(
     m: &ObjectModule,
     func: &cranelift_codegen::ir::Function,
 ) -> Vec<(String, String)> {
-    let decls = m.declarations();
-    func.params
-        .user_named_funcs()
-        .values()
-        .map(|u| {
-            let name = match u.namespace {
-                0 => {
-                    let id = FuncId::from_u32(u.index);
-                    decls.get_function_decl(id).linkage_name(id).into_owned()
-                }
-                1 => {
-                    let id = DataId::from_u32(u.index);
-                    decls.get_data_decl(id).linkage_name(id).into_owned()
-                }
-                _ => "?".to_string(),
-            };
-            (format!("u{}:{}", u.namespace, u.index), name)
-        })
+    let users = func.params.user_named_funcs().values();
+    users
+        .zip(codegen::referenced_names(m, func))
+        .map(|(u, name)| (format!("u{}:{}", u.namespace, u.index), name))
         .collect()
 }
 

@@ -881,29 +881,26 @@ impl Instance {
 
     /// The Cranelift IR of a function (compiled on the side if the engine has none yet).
     pub fn clif(&mut self, name: &str) -> Option<String> {
-        let id = self.module.find_func(name)?;
-        if let Backend::Native { code, .. } = &self.backend {
-            let mut guard = code.lock().unwrap_or_else(|e| e.into_inner());
-            return guard.as_mut()?.clif(&self.module, id.0 as usize).ok();
-        }
-        let mut code = NativeCode::new(
-            &self.module,
-            self.config.opt_level,
-            false,
-            false,
-            Observe::default(),
-        )
-        .ok()?;
-        code.clif(&self.module, id.0 as usize).ok()
+        self.listing(name, NativeCode::clif)
     }
 
     /// The machine code function `name` compiles to, with the `.sil` line of each block (the
     /// REPL's `:dis`); `None` if there is no such function or it cannot be compiled.
     pub fn asm(&mut self, name: &str) -> Option<String> {
+        self.listing(name, NativeCode::asm)
+    }
+
+    /// A listing of function `name` by the JIT's own code, or by code made on the side when
+    /// the engine has none (the interpreter, the tiered engine before anything is hot).
+    fn listing(
+        &mut self,
+        name: &str,
+        list: fn(&mut NativeCode, &Module, usize) -> Result<String, codegen::CodegenError>,
+    ) -> Option<String> {
         let id = self.module.find_func(name)?;
         if let Backend::Native { code, .. } = &self.backend {
             let mut guard = code.lock().unwrap_or_else(|e| e.into_inner());
-            return guard.as_mut()?.asm(&self.module, id.0 as usize).ok();
+            return list(guard.as_mut()?, &self.module, id.0 as usize).ok();
         }
         let mut code = NativeCode::new(
             &self.module,
@@ -913,7 +910,7 @@ impl Instance {
             Observe::default(),
         )
         .ok()?;
-        code.asm(&self.module, id.0 as usize).ok()
+        list(&mut code, &self.module, id.0 as usize).ok()
     }
 
     pub fn stats(&self) -> Stats {

@@ -645,25 +645,39 @@ impl NativeCode {
 
     /// The Cranelift IR of function `index`, as `vsp build --emit clif` and `:clif` show it.
     pub fn clif(&mut self, bc: &BcModule, index: usize) -> Result<String, CodegenError> {
-        let NativeCode {
-            module,
-            env,
-            ctx,
-            fctx,
-            ..
-        } = self;
-        let module = module.as_mut().expect("module lives until drop");
-        codegen::translate_function(module, bc, env, index, ctx, fctx)?;
-        let text = codegen::annotated_clif(&ctx.func);
-        module.clear_context(ctx);
-        Ok(text)
+        self.translated(bc, index, |_, ctx, _| {
+            Ok(codegen::annotated_clif(&ctx.func))
+        })
     }
-}
 
-impl NativeCode {
     /// The machine code of function `index` with its `.sil` lines, as the REPL's `:dis` shows it
     /// (compiled afresh, so the listing is what the function compiles to now).
     pub fn asm(&mut self, bc: &BcModule, index: usize) -> Result<String, CodegenError> {
+        let name = &bc.funcs[index].name;
+        let failed = |message: String| CodegenError::Cranelift {
+            func: name.to_string(),
+            message,
+        };
+        self.translated(bc, index, |module, ctx, isa| {
+            ctx.compile(isa, &mut ControlPlane::default())
+                .map_err(|e| failed(format!("{:?}", e.inner)))?;
+            let names = codegen::referenced_names(module, &ctx.func);
+            codegen::asm_listing(ctx, isa, &names).map_err(failed)
+        })
+    }
+
+    /// Translates function `index` into the context, hands it to `show`, and clears it: for
+    /// listings, which define nothing.
+    fn translated(
+        &mut self,
+        bc: &BcModule,
+        index: usize,
+        show: impl FnOnce(
+            &JITModule,
+            &mut Context,
+            &dyn cranelift_codegen::isa::TargetIsa,
+        ) -> Result<String, CodegenError>,
+    ) -> Result<String, CodegenError> {
         let NativeCode {
             module,
             env,
@@ -674,21 +688,9 @@ impl NativeCode {
         } = self;
         let module = module.as_mut().expect("module lives until drop");
         codegen::translate_function(module, bc, env, index, ctx, fctx)?;
-        let name = &bc.funcs[index].name;
-        let failed = |message: String| CodegenError::Cranelift {
-            func: name.to_string(),
-            message,
-        };
-        let compiled = ctx
-            .compile(&**isa, &mut ControlPlane::default())
-            .map(|_| ())
-            .map_err(|e| failed(format!("{:?}", e.inner)));
-        let listing = compiled.and_then(|()| {
-            let names = codegen::referenced_names(module, &ctx.func);
-            codegen::asm_listing(ctx, &**isa, &names).map_err(failed)
-        });
+        let text = show(module, ctx, &**isa);
         module.clear_context(ctx);
-        listing
+        text
     }
 }
 
