@@ -94,8 +94,16 @@ impl Target {
         } else {
             "false"
         };
+        // -O0 is for compiling fast: Cranelift's single-pass register allocator, unless `-g`
+        // asks for variables, which it tracks less well.
+        let regalloc = if opt_level == 0 && !debug {
+            "single_pass"
+        } else {
+            "backtracking"
+        };
         for (name, value) in [
             ("opt_level", level),
+            ("regalloc_algorithm", regalloc),
             // Objects end up in PIE executables (the default of today's C compilers).
             ("is_pic", "true"),
             // x64 `return_call` relies on frame pointers; they also let profilers walk stacks.

@@ -97,8 +97,11 @@ fn small_loops(code: &CompiledCode, arch: Architecture) -> Vec<(u32, u32)> {
     for (k, &start) in starts.iter().enumerate() {
         let end = match starts.get(k + 1) {
             Some(&next) => next,
-            // The last block runs into the constant pool: it ends where a branch back ends.
-            None => match (start + 1..=data.len() as u32).find(|&e| !back(start, e).is_empty()) {
+            // The last block runs into the constant pool: it ends where a branch back ends
+            // (within a small loop's length of its start, or it is no small loop).
+            None => match (start + 1..=(data.len() as u32).min(start + SMALL_LOOP))
+                .find(|&e| !back(start, e).is_empty())
+            {
                 Some(end) => end,
                 None => continue,
             },

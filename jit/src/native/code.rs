@@ -131,9 +131,11 @@ const REBUILD_AFTER: usize = 256;
 // use goes through `&mut NativeCode`, which the tiered engine keeps behind a mutex.
 unsafe impl Send for NativeCode {}
 
-/// Builds the host ISA with the requested optimisation level (`0`, `1`, `2`).
+/// Builds the host ISA with the requested optimisation level (`0`, `1`, `2`); `debug` when gdb
+/// will be told where variables live.
 fn host_isa(
     opt_level: u8,
+    debug: bool,
 ) -> Result<std::sync::Arc<dyn cranelift_codegen::isa::TargetIsa>, String> {
     let mut flags = settings::builder();
     let level = match opt_level {
@@ -142,6 +144,13 @@ fn host_isa(
         _ => "speed_and_size",
     };
     flags.set("opt_level", level).map_err(|e| e.to_string())?;
+    // -O0 is for compiling fast: Cranelift's single-pass register allocator, unless a debugger
+    // wants variables, which it tracks less well (docs/optimization.md).
+    if opt_level == 0 && !debug {
+        flags
+            .set("regalloc_algorithm", "single_pass")
+            .map_err(|e| e.to_string())?;
+    }
     // The JIT's code is not position independent (cranelift-jit requires that).
     flags.set("is_pic", "false").map_err(|e| e.to_string())?;
     // Block offsets and edges, to place small loops (`codegen::placement`).
@@ -259,7 +268,7 @@ impl NativeCode {
         one_at_a_time: bool,
         observe: Observe,
     ) -> Result<NativeCode, CodegenError> {
-        let isa = host_isa(opt_level).map_err(|message| CodegenError::Cranelift {
+        let isa = host_isa(opt_level, observe.gdb).map_err(|message| CodegenError::Cranelift {
             func: "<isa>".into(),
             message,
         })?;
