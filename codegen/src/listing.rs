@@ -97,16 +97,28 @@ pub fn asm_listing(ctx: &Context, isa: &dyn TargetIsa, names: &[String]) -> Resu
         for i in insns.iter() {
             // Capstone was given the placed addresses; Cranelift's tables have its own.
             let off = i.address() as u32 - pad;
-            let mut text = format!(
-                "  {:04x}  {} {}",
-                off + pad,
-                i.mnemonic().unwrap_or("?"),
-                i.op_str().unwrap_or("")
-            );
+            let mnemonic = i.mnemonic().unwrap_or("?");
             let end = off + i.bytes().len() as u32;
-            for r in relocs.iter().filter(|r| off <= r.offset && r.offset < end) {
-                let _ = write!(text, "  ; {}", target_name(&r.target));
-            }
+            let targets: Vec<String> = relocs
+                .iter()
+                .filter(|r| off <= r.offset && r.offset < end)
+                .map(|r| target_name(&r.target))
+                .collect();
+            let mut text = match (mnemonic, &targets[..]) {
+                // A direct call's operand is an unrelocated placeholder: name the callee.
+                ("call" | "bl", [callee]) => format!("  {:04x}  {mnemonic} {callee}", off + pad),
+                _ => {
+                    let mut t = format!(
+                        "  {:04x}  {mnemonic} {}",
+                        off + pad,
+                        i.op_str().unwrap_or("")
+                    );
+                    for name in &targets {
+                        let _ = write!(t, "  ; {name}");
+                    }
+                    t
+                }
+            };
             if let Some(l) = line_at(off)
                 && Some(l) != last_line
             {
