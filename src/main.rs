@@ -88,6 +88,10 @@ enum Command {
         /// Tiered engine: compile at the threshold, on the interpreter's thread (reproducible).
         #[arg(long)]
         tier_sync: bool,
+        /// Tiered engine: milliseconds a run goes before anything is compiled in the
+        /// background (default 5; 0 compiles as soon as a threshold is reached).
+        #[arg(long, value_name = "MS")]
+        tier_delay: Option<u64>,
         /// Name native code in /tmp/perf-PID.map, so `perf report` shows `.sil` functions.
         #[arg(long)]
         perf_map: bool,
@@ -169,6 +173,7 @@ fn dispatch(cmd: Command) -> Result<i32, CliError> {
             tier_calls,
             tier_loops,
             tier_sync,
+            tier_delay,
             perf_map,
             jitdump,
             gdb_jit,
@@ -181,6 +186,8 @@ fn dispatch(cmd: Command) -> Result<i32, CliError> {
                 call_threshold: tier_calls.unwrap_or(defaults.call_threshold),
                 loop_threshold: tier_loops.unwrap_or(defaults.loop_threshold),
                 synchronous: tier_sync,
+                startup_delay: tier_delay
+                    .map_or(defaults.startup_delay, std::time::Duration::from_millis),
                 ..defaults
             };
             run::run(

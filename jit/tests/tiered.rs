@@ -345,6 +345,7 @@ fn a_function_the_jit_will_not_compile_keeps_running_interpreted() {
         loop_threshold: 1_000_000,
         synchronous: true,
         max_function_size: 3,
+        ..TierConfig::default()
     });
     let inst = agree(config, HOT_CALLEE, &[]);
     let s = inst.stats().tier.unwrap();
@@ -360,7 +361,13 @@ fn hot_functions_tier_up_in_the_background() {
     let config = Config::new()
         .engine(EngineKind::Tiered)
         .capture_output()
-        .tier_thresholds(10, 1_000_000);
+        .tier(TierConfig {
+            call_threshold: 10,
+            loop_threshold: 1_000_000,
+            // These runs take well under the default startup delay.
+            startup_delay: Duration::ZERO,
+            ..TierConfig::default()
+        });
     let mut inst = load(config, HOT_CALLEE);
     let mut reference = load(
         Config::new().engine(EngineKind::Interp).capture_output(),
@@ -378,6 +385,34 @@ fn hot_functions_tier_up_in_the_background() {
     assert_eq!(s.tiered_up[0].0, "f");
     assert!(s.background_compile_time > Duration::ZERO);
     assert!(s.time_to_first_native.is_some());
+}
+
+#[test]
+fn nothing_compiles_in_the_background_before_the_startup_delay() {
+    let config = Config::new()
+        .engine(EngineKind::Tiered)
+        .capture_output()
+        .tier(TierConfig {
+            call_threshold: 10,
+            loop_threshold: 10,
+            startup_delay: Duration::from_secs(3600),
+            ..TierConfig::default()
+        });
+    let mut inst = load(config, HOT_CALLEE);
+    let mut reference = load(
+        Config::new().engine(EngineKind::Interp).capture_output(),
+        HOT_CALLEE,
+    );
+    let want = run(&mut reference, &[]);
+    for _ in 0..3 {
+        let got = run(&mut inst, &[]);
+        assert_eq!(format!("{got:?}"), format!("{want:?}"));
+        inst.wait_for_compiles();
+    }
+    // Far past both thresholds, but the run is younger than the delay: all interpreted.
+    let s = inst.stats().tier.unwrap();
+    assert!(s.tiered_up.is_empty() && s.osr_entries.is_empty(), "{s:?}");
+    assert!(s.time_to_first_native.is_none(), "{s:?}");
 }
 
 #[test]

@@ -73,8 +73,9 @@ pub(crate) struct TierHooks<'a> {
     pub call_counts: &'a mut [u32],
     /// Arrivals left at each loop header before it asks for an OSR entry.
     pub loop_counts: &'a mut [u32],
-    /// Asks for native code; may publish it before returning (synchronous mode).
-    pub request: &'a mut dyn FnMut(HotCode),
+    /// Asks for native code; may publish it before returning (synchronous mode). `Some(n)`:
+    /// not yet (the run is still starting up), count `n` more and ask again.
+    pub request: &'a mut dyn FnMut(HotCode) -> Option<u32>,
     /// When native code first ran (set on the first native call or OSR entry).
     pub first_native: &'a mut Option<std::time::Instant>,
 }
@@ -157,7 +158,7 @@ impl Vm {
         let result = match tier {
             Some(t) => self.exec::<true>(prog, env, t, &mut at),
             None => {
-                let mut no_request = |_: HotCode| {};
+                let mut no_request = |_: HotCode| None;
                 let mut first_native = None;
                 let mut none = TierHooks {
                     entries: &[],
@@ -437,7 +438,9 @@ impl Vm {
                     let c = &mut tier.$counts[i];
                     *c = c.wrapping_sub(1);
                     if *c == 0 {
-                        (tier.request)($hot);
+                        if let Some(again) = (tier.request)($hot) {
+                            *c = again;
+                        }
                         e = tier.$entries[i].load(Ordering::Acquire);
                     }
                 }

@@ -35,7 +35,14 @@ pub struct TierConfig {
     /// Functions with more bytecode instructions than this stay interpreted when they get hot
     /// (compile time and memory grow faster than linearly with size).
     pub max_function_size: usize,
+    /// Nothing is compiled in the background before the instance's first call has run this
+    /// long: a run that ends sooner never pays for starting the compiler (counts that run out
+    /// earlier count again). Not in synchronous mode.
+    pub startup_delay: Duration,
 }
+
+/// The default `startup_delay` in milliseconds (docs/tiered.md says how it was chosen).
+pub const STARTUP_DELAY_MS: u64 = 5;
 
 impl Default for TierConfig {
     fn default() -> TierConfig {
@@ -44,6 +51,7 @@ impl Default for TierConfig {
             loop_threshold: 1000,
             synchronous: false,
             max_function_size: 20_000,
+            startup_delay: Duration::from_millis(STARTUP_DELAY_MS),
         }
     }
 }
@@ -239,11 +247,31 @@ impl Drop for Tiering {
 
 /// Asks for native code for `hot`: compiles it now (synchronous mode, or if no thread can be
 /// started) or queues it for the background compiler. Code already asked for is not asked again.
-fn request(shared: &Arc<Shared>, worker: &mut Option<Worker>, hot: HotCode) {
-    if !shared.claim(hot) {
-        return;
+/// `Some(n)` while the run is younger than the startup delay: nothing is asked for, count `n`
+/// more first.
+fn request(
+    shared: &Arc<Shared>,
+    worker: &mut Option<Worker>,
+    started: Option<Instant>,
+    hot: HotCode,
+) -> Option<u32> {
+    let cfg = &shared.config.tier;
+    if !cfg.synchronous
+        && worker.is_none()
+        && started.is_some_and(|t| t.elapsed() < cfg.startup_delay)
+    {
+        return Some(
+            match hot {
+                HotCode::Func(_) => cfg.call_threshold,
+                HotCode::Loop(_) => cfg.loop_threshold,
+            }
+            .max(1),
+        );
     }
-    let synchronous = shared.config.tier.synchronous;
+    if !shared.claim(hot) {
+        return None;
+    }
+    let synchronous = cfg.synchronous;
     if worker.is_none() && !synchronous {
         *worker = Worker::spawn(shared.clone());
     }
@@ -253,6 +281,7 @@ fn request(shared: &Arc<Shared>, worker: &mut Option<Worker>, hot: HotCode) {
             shared.compile(hot);
         }
     }
+    None
 }
 
 /// The tiered engine's state in an instance: counters (the interpreter's alone) and what it
@@ -338,7 +367,8 @@ impl Tiering {
     pub fn with_hooks<R>(&mut self, f: impl FnOnce(&mut crate::interp::TierHooks) -> R) -> R {
         let shared = self.shared.clone();
         let worker = &mut self.worker;
-        let mut request = |hot: HotCode| request(&shared, worker, hot);
+        let started = self.first_call;
+        let mut request = |hot: HotCode| request(&shared, worker, started, hot);
         let mut hooks = crate::interp::TierHooks {
             entries: &shared.table.trampolines,
             osr: &shared.osr,
@@ -358,7 +388,10 @@ impl Tiering {
             let c = &mut self.call_counts[func];
             *c = c.wrapping_sub(1);
             if *c == 0 {
-                request(&self.shared, &mut self.worker, HotCode::Func(func as u32));
+                let hot = HotCode::Func(func as u32);
+                if let Some(again) = request(&self.shared, &mut self.worker, self.first_call, hot) {
+                    *c = again;
+                }
                 e = self.shared.table.trampoline(func);
             }
         }
