@@ -171,7 +171,7 @@ best_time() {
             "$cmdline" >/dev/null 2>&1 || return 1
         # The JSON has one result; "min" is the best run in seconds.
         grep -o '"min": *[0-9.eE+-]*' "$json" | head -n 1 | sed 's/.*: *//' \
-            | awk '{ printf "%.3f\n", $1 }'
+            | awk -v d="${DIGITS:-3}" '{ printf "%." d "f\n", $1 }'
     else
         local i t best=""
         for ((i = 0; i < RUNS; i++)); do
@@ -179,7 +179,7 @@ best_time() {
             t=$( { time "$@" >/dev/null 2>&1; } 2>&1 ) || return 1
             best=$(awk -v a="$best" -v b="$t" 'BEGIN { print (a == "" || b < a) ? b : a }')
         done
-        echo "$best"
+        awk -v d="${DIGITS:-3}" -v b="$best" 'BEGIN { printf "%." d "f\n", b }'
     fi
 }
 
@@ -331,6 +331,8 @@ short_runs() {
         for e in interp jit tiered; do
             local saved=$RUNS
             RUNS=20
+            # Milliseconds matter here: keep microseconds.
+            local DIGITS=6
             if S[$k,$e]=$(best_time "$VSP" run --engine "$e" "bench/sil/$k.sil" "${ARGS[@]}"); then :; else
                 S[$k,$e]=FAIL
                 FAILED=1
