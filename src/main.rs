@@ -69,9 +69,9 @@ enum Command {
         /// Arguments for `main`, written as literals (`-3`, `0x10`, `2.5`, `inf`).
         #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
         args: Vec<String>,
-        /// `jit` compiles before running; `tiered` starts in the interpreter and moves hot
-        /// code to native code as it runs; `interp` never compiles.
-        #[arg(long, value_enum, default_value = "jit")]
+        /// `tiered` starts in the interpreter and moves hot code to native code as it runs;
+        /// `jit` compiles before running; `interp` never compiles.
+        #[arg(long, value_enum, default_value = "tiered")]
         engine: EngineKind,
         /// Optimisation level 0, 1 or 2 (`-O0`, `-O1`, `-O2`).
         #[arg(short = 'O', default_value = "2", value_parser = clap::value_parser!(u8).range(0..=2))]
