@@ -356,6 +356,24 @@ fn a_function_the_jit_will_not_compile_keeps_running_interpreted() {
     assert!(inst.stats().functions.iter().all(|f| f.compiles == 0));
 }
 
+/// Runs `HOT_CALLEE` three times on `config`, letting background compiles finish after each
+/// run, and checks every run against the interpreter's.
+fn three_runs_agree_with_the_interpreter(config: Config) -> Instance {
+    let mut inst = load(config, HOT_CALLEE);
+    let mut reference = load(
+        Config::new().engine(EngineKind::Interp).capture_output(),
+        HOT_CALLEE,
+    );
+    let want = run(&mut reference, &[]);
+    // A compile may finish during or after any run; every run agrees.
+    for _ in 0..3 {
+        let got = run(&mut inst, &[]);
+        assert_eq!(format!("{got:?}"), format!("{want:?}"));
+        inst.wait_for_compiles();
+    }
+    inst
+}
+
 #[test]
 fn hot_functions_tier_up_in_the_background() {
     let config = Config::new()
@@ -368,19 +386,10 @@ fn hot_functions_tier_up_in_the_background() {
             startup_delay: Duration::ZERO,
             ..TierConfig::default()
         });
-    let mut inst = load(config, HOT_CALLEE);
-    let mut reference = load(
-        Config::new().engine(EngineKind::Interp).capture_output(),
-        HOT_CALLEE,
-    );
-    let want = run(&mut reference, &[]);
-    // The compile finishes at some point during or after the first run; every run agrees.
-    for _ in 0..3 {
-        let got = run(&mut inst, &[]);
-        assert_eq!(format!("{got:?}"), format!("{want:?}"));
-        inst.wait_for_compiles();
-    }
-    let s = inst.stats().tier.unwrap();
+    let s = three_runs_agree_with_the_interpreter(config)
+        .stats()
+        .tier
+        .unwrap();
     assert_eq!(s.tiered_up.len(), 1, "{s:?}");
     assert_eq!(s.tiered_up[0].0, "f");
     assert!(s.background_compile_time > Duration::ZERO);
@@ -398,17 +407,7 @@ fn nothing_compiles_in_the_background_before_the_startup_delay() {
             startup_delay: Duration::from_secs(3600),
             ..TierConfig::default()
         });
-    let mut inst = load(config, HOT_CALLEE);
-    let mut reference = load(
-        Config::new().engine(EngineKind::Interp).capture_output(),
-        HOT_CALLEE,
-    );
-    let want = run(&mut reference, &[]);
-    for _ in 0..3 {
-        let got = run(&mut inst, &[]);
-        assert_eq!(format!("{got:?}"), format!("{want:?}"));
-        inst.wait_for_compiles();
-    }
+    let inst = three_runs_agree_with_the_interpreter(config);
     // Far past both thresholds, but the run is younger than the delay: all interpreted.
     let s = inst.stats().tier.unwrap();
     assert!(s.tiered_up.is_empty() && s.osr_entries.is_empty(), "{s:?}");
