@@ -22,9 +22,11 @@ set -euo pipefail
 # Problem sizes: the arguments given to every implementation of a kernel.
 # Defaults are chosen so that `gcc -O2` takes roughly 0.3-1 s per kernel and the
 # reference interpreter finishes within ~30 s on the reference machine (2-core AMD EPYC
-# VM, measured): gcc ≈ 0.45 s fib, 0.7 s sum, 0.55 s mandelbrot, 0.65 s nbody, 0.45 s sieve;
-# the interpreter ≈ 20 s, 4 s, 7 s, 13 s, 11.5 s. A full run takes 8-10 minutes.
-KERNELS=(fib sum mandelbrot nbody sieve program)
+# VM, measured): gcc ≈ 0.45 s fib, 0.7 s sum, 0.55 s mandelbrot, 0.65 s nbody, 0.45 s sieve,
+# 0.5 s spectralnorm; the interpreter ≈ 20 s, 4 s, 7 s,
+# 13 s, 11.5 s, and (extrapolated from smaller sizes) 10 s. A full run takes
+# 10-12 minutes.
+KERNELS=(fib sum mandelbrot nbody sieve program spectralnorm)
 declare -A SIZE=(
     [fib]="42"                  # fib(42): 867M calls (as written; gcc makes fewer, see README)
     [sum]="300000000"           # 3e8 loop iterations
@@ -32,6 +34,7 @@ declare -A SIZE=(
     [nbody]="5000000"           # 5e6 steps of the 5-body system
     [sieve]="2000000 150"       # primes <= 2e6, sieved 150 times
     [program]="1000000"         # 400 functions run once, then 1e6 steps of the hot core
+    [spectralnorm]="2500"       # 2500 x 2500 matrix, 10 power-method rounds (5e8 a_ij)
 )
 declare -A QUICK_SIZE=(
     [fib]="27"
@@ -40,6 +43,7 @@ declare -A QUICK_SIZE=(
     [nbody]="20000"
     [sieve]="100000 5"
     [program]="2000"
+    [spectralnorm]="100"
 )
 # Short runs: sizes at which the interpreter finishes in well under 10 ms, where a tiered
 # engine must not lose to the plain interpreter (compiling would not pay for itself).
@@ -50,6 +54,7 @@ declare -A SHORT_SIZE=(
     [nbody]="1000"
     [sieve]="20000 2"
     [program]="20"
+    [spectralnorm]="30"
 )
 # Column order of the table; gcc comes first because it is the reference for both the
 # output check and the ratios.
