@@ -23,10 +23,10 @@ set -euo pipefail
 # Defaults are chosen so that `gcc -O2` takes roughly 0.3-1 s per kernel and the
 # reference interpreter finishes within ~30 s on the reference machine (2-core AMD EPYC
 # VM, measured): gcc ≈ 0.45 s fib, 0.7 s sum, 0.55 s mandelbrot, 0.65 s nbody, 0.45 s sieve,
-# 0.5 s spectralnorm; the interpreter ≈ 20 s, 4 s, 7 s,
-# 13 s, 11.5 s, and (extrapolated from smaller sizes) 10 s. A full run takes
-# 10-12 minutes.
-KERNELS=(fib sum mandelbrot nbody sieve program spectralnorm)
+# 0.5 s spectralnorm, 0.6 s fannkuch; the interpreter ≈ 20 s, 4 s, 7 s,
+# 13 s, 11.5 s, and (extrapolated from smaller sizes) 10 s, 6 s. A full run takes
+# 12-14 minutes.
+KERNELS=(fib sum mandelbrot nbody sieve program spectralnorm fannkuch)
 declare -A SIZE=(
     [fib]="42"                  # fib(42): 867M calls (as written; gcc makes fewer, see README)
     [sum]="300000000"           # 3e8 loop iterations
@@ -35,6 +35,7 @@ declare -A SIZE=(
     [sieve]="2000000 150"       # primes <= 2e6, sieved 150 times
     [program]="1000000"         # 400 functions run once, then 1e6 steps of the hot core
     [spectralnorm]="2500"       # 2500 x 2500 matrix, 10 power-method rounds (5e8 a_ij)
+    [fannkuch]="10 2"           # all 10! permutations, flipped and counted, twice
 )
 declare -A QUICK_SIZE=(
     [fib]="27"
@@ -44,6 +45,7 @@ declare -A QUICK_SIZE=(
     [sieve]="100000 5"
     [program]="2000"
     [spectralnorm]="100"
+    [fannkuch]="7 1"
 )
 # Short runs: sizes at which the interpreter finishes in well under 10 ms, where a tiered
 # engine must not lose to the plain interpreter (compiling would not pay for itself).
@@ -55,6 +57,7 @@ declare -A SHORT_SIZE=(
     [sieve]="20000 2"
     [program]="20"
     [spectralnorm]="30"
+    [fannkuch]="6 1"
 )
 # Column order of the table; gcc comes first because it is the reference for both the
 # output check and the ratios.
