@@ -23,10 +23,10 @@ set -euo pipefail
 # Defaults are chosen so that `gcc -O2` takes roughly 0.3-1 s per kernel and the
 # reference interpreter finishes within ~30 s on the reference machine (2-core AMD EPYC
 # VM, measured): gcc ≈ 0.45 s fib, 0.7 s sum, 0.55 s mandelbrot, 0.65 s nbody, 0.45 s sieve,
-# 0.5 s spectralnorm, 0.6 s fannkuch; the interpreter ≈ 20 s, 4 s, 7 s,
-# 13 s, 11.5 s, and (extrapolated from smaller sizes) 10 s, 6 s. A full run takes
-# 12-14 minutes.
-KERNELS=(fib sum mandelbrot nbody sieve program spectralnorm fannkuch)
+# 0.5 s spectralnorm, 0.6 s fannkuch, 0.5 s bytesil; the interpreter ≈ 20 s, 4 s, 7 s,
+# 13 s, 11.5 s, and (extrapolated from smaller sizes) 10 s, 6 s, 0.8 s. A full run takes
+# 13-16 minutes.
+KERNELS=(fib sum mandelbrot nbody sieve program spectralnorm fannkuch bytesil)
 declare -A SIZE=(
     [fib]="42"                  # fib(42): 867M calls (as written; gcc makes fewer, see README)
     [sum]="300000000"           # 3e8 loop iterations
@@ -36,6 +36,7 @@ declare -A SIZE=(
     [program]="1000000"         # 400 functions run once, then 1e6 steps of the hot core
     [spectralnorm]="2500"       # 2500 x 2500 matrix, 10 power-method rounds (5e8 a_ij)
     [fannkuch]="10 2"           # all 10! permutations, flipped and counted, twice
+    [bytesil]="65536 24"        # 65536 ByteSil samples through the signal chain 24 times
 )
 declare -A QUICK_SIZE=(
     [fib]="27"
@@ -46,6 +47,7 @@ declare -A QUICK_SIZE=(
     [program]="2000"
     [spectralnorm]="100"
     [fannkuch]="7 1"
+    [bytesil]="4096 2"
 )
 # Short runs: sizes at which the interpreter finishes in well under 10 ms, where a tiered
 # engine must not lose to the plain interpreter (compiling would not pay for itself).
@@ -58,6 +60,7 @@ declare -A SHORT_SIZE=(
     [program]="20"
     [spectralnorm]="30"
     [fannkuch]="6 1"
+    [bytesil]="1024 1"
 )
 # Column order of the table; gcc comes first because it is the reference for both the
 # output check and the ratios.
@@ -66,6 +69,13 @@ ENGINES=(gcc clang interp jit tiered aot luajit luajit-joff lua5.4 wasmi)
 # wasmi 2.0's interpreter (`wasmi`, from `cargo install wasmi_cli`), the peer of vsp's interpreter: a Rust interpreter over
 # a register bytecode. A measured run installs what it needs (`cargo install wasmi_cli`,
 # Debian's wasi-libc and lld); --quick only uses them if they are there.
+# Peers that cannot print the reference output for a kernel, with the reason (shown as n/a):
+declare -A WASM_NA=(
+    # Its sil_* helpers call libm as vsp does; wasi-libc's libm (musl's) differs from
+    # glibc's in the last bit (atan2), which moves ByteSil's halfway cases: 178 of the
+    # 327,680 sub/lerp operand combinations the kernel can meet come out different.
+    [bytesil]="wasi-libc's libm (musl) rounds atan2 differently from glibc's, which vsp uses; ByteSil's halfway cases then differ"
+)
 # tiered1: every threshold at 1, compiling synchronously (every call and loop goes through
 # tier-up and OSR at once): a correctness row, run only with --quick.
 # ---------------------------------------------------------------------------------------
@@ -209,6 +219,7 @@ engine_cmd() {
             if [[ -n ${AOT_NA[$k]:-} ]]; then NA_REASON=${AOT_NA[$k]}; return 1; fi
             CMD=("$BUILD/$k.aot") ;;
         wasmi)
+            if [[ -n ${WASM_NA[$k]:-} ]]; then NA_REASON=${WASM_NA[$k]}; return 1; fi
             if ! have_wasm_tools; then NA_REASON="wasmi (cargo install wasmi_cli), wasi-libc or wasm-ld is not installed"; return 1; fi
             local ld=wasm-ld; have wasm-ld || ld=wasm-ld-14
             clang --target=wasm32-wasi --sysroot="$WASI_SYSROOT" "${CFLAGS[@]}" -fuse-ld="$(command -v $ld)" \
