@@ -12,6 +12,7 @@ mod abi;
 mod align;
 mod dwarf;
 mod imports;
+mod inline;
 mod lines;
 mod listing;
 mod translate;
@@ -251,7 +252,21 @@ fn translate(
     };
     env.imports = imports;
     result?;
-    verify_in_debug(m, ctx, &f.name)
+    verify_in_debug(m, ctx, &f.name)?;
+    // Inlined code has no variable locations of its own, so not when a debugger asks for them.
+    let optimizing = m.isa().flags().opt_level() != settings::OptLevel::None;
+    if optimizing && osr_header.is_none() && !cfg.debug_vars {
+        let inlined = inline::inline_self_calls(ctx, env.body_ids[index]).map_err(|e| {
+            CodegenError::Cranelift {
+                func: f.name.clone(),
+                message: format!("inlining: {e:?}"),
+            }
+        })?;
+        if inlined {
+            verify_in_debug(m, ctx, &f.name)?;
+        }
+    }
+    Ok(())
 }
 
 /// Cranelift's own verifier, on in debug builds and tests.

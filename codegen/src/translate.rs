@@ -320,9 +320,15 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             .b
             .ins()
             .load(I32, vm_flags(), self.vmctx, offsets::TRAP);
+        // The line goes to the shared unwind block from a cold block of this call site, so
+        // the hot path after every call is only the load and the branch.
+        let cold = self.b.create_block();
+        self.b.set_cold_block(cold);
         let cont = self.b.create_block();
+        self.b.ins().brif(t, cold, &[], cont, &[]);
+        self.switch_sealed(cold);
         let l = self.line_const();
-        self.b.ins().brif(t, ub, &[BlockArg::Value(l)], cont, &[]);
+        self.b.ins().jump(ub, &[BlockArg::Value(l)]);
         self.switch_sealed(cont);
         Ok(())
     }
@@ -568,8 +574,13 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             Callee::Func(fid) => {
                 let argv = self.call_args(args, &params);
                 let sig = self.body_sig_ref(&params, ret);
+                // A function's call to itself may be direct even in table mode: whatever
+                // redefines or recompiles it replaces the caller too. (Not from an OSR entry,
+                // which is not the function's body.) Direct self-calls are what
+                // `inline::inline_self_calls` unrolls.
+                let direct_self = fid.0 == self.func_index && self.osr_header.is_none() && !tail;
                 match self.cfg.calls {
-                    CallMode::Table => {
+                    CallMode::Table if !direct_self => {
                         let idx = self.iconst(fid.0 as i64);
                         let mut ptr = self.table_entry(idx);
                         let known = fid.0 == self.func_index
@@ -584,7 +595,7 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
                         let call = self.b.ins().call_indirect(sig, ptr, &argv);
                         self.finish_call(call, d)?;
                     }
-                    CallMode::Direct => {
+                    CallMode::Table | CallMode::Direct => {
                         let id = self.env.body_ids[fid.0 as usize];
                         let r = self.m.declare_func_in_func(id, self.b.func);
                         if tail {

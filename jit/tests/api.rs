@@ -459,3 +459,84 @@ fn bounds_are_exact_at_every_edge_including_empty_memory() {
         );
     }
 }
+
+/// At -O1 and -O2 the JIT inlines a function's calls to itself several levels deep. A trap
+/// inside the inlined copies must still show one frame per level, each at its own line, and
+/// results must not change: the same backtrace and values as the interpreter.
+#[test]
+fn inlined_self_calls_keep_every_frame_and_value() {
+    let src = r#"
+func down(n: i64, z: i64) -> i64 {
+    reg r: i64
+    beq n, 0, bottom
+    sub n, n, 1
+    call r, down(n, z)
+    add r, r, 1
+    ret r
+bottom:
+    div r, n, z
+    ret r
+}
+func fib(n: i64) -> i64 {
+    reg a: i64, b: i64
+    blt n, 2, base
+    sub a, n, 1
+    call a, fib(a)
+    sub b, n, 2
+    call b, fib(b)
+    add a, a, b
+    ret a
+base:
+    ret n
+}
+"#;
+    // The inlining happens: at -O2 the body holds copies of itself, each with its calls.
+    let calls = |level: u8| {
+        let config = Config::new().engine(EngineKind::Jit).opt_level(level);
+        let mut inst = Instance::from_text(config, src, "test", Linker::new()).unwrap();
+        inst.clif("fib").unwrap().matches(" call fn").count()
+    };
+    assert!(
+        calls(2) > 4 * calls(0),
+        "-O2 {} calls, -O0 {}",
+        calls(2),
+        calls(0)
+    );
+    let mut reference = load(EngineKind::Interp, src);
+    let want = expect_trap(
+        reference.call("down", &[Value::I64(37), Value::I64(0)]),
+        TrapCode::IntegerDivideByZero,
+    );
+    assert_eq!(want.backtrace.len(), 38);
+    assert_eq!(want.backtrace[0].line, 10);
+    assert!(want.backtrace[1..].iter().all(|f| f.line == 6));
+    for level in 0..=2 {
+        for engine in [EngineKind::Jit, EngineKind::Tiered] {
+            let config = Config::new()
+                .engine(engine)
+                .opt_level(level)
+                .tier_thresholds(2, 2)
+                .tier_synchronous(true);
+            let mut inst = Instance::from_text(config, src, "test", Linker::new()).unwrap();
+            for _ in 0..3 {
+                let got = expect_trap(
+                    inst.call("down", &[Value::I64(37), Value::I64(0)]),
+                    TrapCode::IntegerDivideByZero,
+                );
+                assert_eq!(got.backtrace, want.backtrace, "{engine:?} -O{level}");
+                assert_eq!(
+                    inst.call("down", &[Value::I64(37), Value::I64(1)]).unwrap(),
+                    Some(Value::I64(37)),
+                    "{engine:?} -O{level}"
+                );
+                for n in [0, 1, 2, 10, 25] {
+                    assert_eq!(
+                        inst.call("fib", &[Value::I64(n)]).unwrap(),
+                        reference.call("fib", &[Value::I64(n)]).unwrap(),
+                        "{engine:?} -O{level} fib({n})"
+                    );
+                }
+            }
+        }
+    }
+}
