@@ -91,6 +91,11 @@ pub struct Imports {
 }
 
 impl Imports {
+    /// The helper's id if this module has declared it (without declaring it).
+    pub(crate) fn declared(&self, h: H) -> Option<FuncId> {
+        self.ids.get(&h).copied()
+    }
+
     pub(crate) fn get(&mut self, m: &mut dyn Module, h: H) -> ModuleResult<FuncId> {
         if let Some(&id) = self.ids.get(&h) {
             return Ok(id);

@@ -256,12 +256,22 @@ fn translate(
     // Inlined code has no variable locations of its own, so not when a debugger asks for them.
     let optimizing = m.isa().flags().opt_level() != settings::OptLevel::None;
     if optimizing && osr_header.is_none() && !cfg.debug_vars {
-        let inlined = inline::inline_self_calls(ctx, env.body_ids[index]).map_err(|e| {
-            CodegenError::Cranelift {
-                func: f.name.clone(),
-                message: format!("inlining: {e:?}"),
-            }
-        })?;
+        // The helpers after which a function returns with the trap word set.
+        let unwinding: Vec<FuncId> = [
+            imports::H::TrapBegin,
+            imports::H::TrapFrame,
+            imports::H::Exit,
+        ]
+        .into_iter()
+        .filter_map(|h| env.imports.declared(h))
+        .collect();
+        let inlined =
+            inline::inline_self_calls(ctx, env.body_ids[index], &unwinding).map_err(|e| {
+                CodegenError::Cranelift {
+                    func: f.name.clone(),
+                    message: format!("inlining: {e:?}"),
+                }
+            })?;
         if inlined {
             verify_in_debug(m, ctx, &f.name)?;
         }

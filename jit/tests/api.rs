@@ -477,6 +477,17 @@ bottom:
     div r, n, z
     ret r
 }
+func leave(n: i64) -> i64 {
+    reg r: i64
+    beq n, 0, bottom
+    println n
+    sub n, n, 1
+    call r, leave(n)
+    println r
+    ret r
+bottom:
+    exit 3
+}
 func fib(n: i64) -> i64 {
     reg a: i64, b: i64
     blt n, 2, base
@@ -515,6 +526,7 @@ base:
             let config = Config::new()
                 .engine(engine)
                 .opt_level(level)
+                .capture_output()
                 .tier_thresholds(2, 2)
                 .tier_synchronous(true);
             let mut inst = Instance::from_text(config, src, "test", Linker::new()).unwrap();
@@ -527,6 +539,20 @@ base:
                 assert_eq!(
                     inst.call("down", &[Value::I64(37), Value::I64(1)]).unwrap(),
                     Some(Value::I64(37)),
+                    "{engine:?} -O{level}"
+                );
+                // `exit` deep in the copies ends the call, after exactly the output before it.
+                assert!(
+                    matches!(
+                        inst.call("leave", &[Value::I64(40)]),
+                        Err(CallError::Exit(3))
+                    ),
+                    "{engine:?} -O{level}"
+                );
+                let printed: String = (1..=40).rev().map(|n| format!("{n}\n")).collect();
+                assert_eq!(
+                    inst.take_output(),
+                    printed.as_bytes(),
                     "{engine:?} -O{level}"
                 );
                 for n in [0, 1, 2, 10, 25] {
