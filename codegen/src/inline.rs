@@ -37,6 +37,9 @@ pub(crate) fn inline_self_calls(
         .iter()
         .map(|id| UserExternalName::new(0, id.as_u32()))
         .collect();
+    if self_call_checks(&ctx.func, &self_name).is_empty() {
+        return Ok(false);
+    }
     let body_insts = ctx
         .func
         .layout
@@ -138,18 +141,47 @@ fn skip_check_on_normal_return(
     let Some(ret) = func.layout.inst_block(check) else {
         return;
     };
-    if func.layout.first_inst(ret) != Some(check)
-        || func.dfg.insts[check].opcode() != ir::Opcode::Load
-    {
+    if func.layout.first_inst(ret) != Some(check) {
         return;
     }
-    let word = func.dfg.first_result(check);
-    let Some(branch) = func.layout.next_inst(check) else {
+    // The shape: the trap word's load and constants (the line), then the branch on the word.
+    let insts: Vec<ir::Inst> = func.layout.block_insts(ret).collect();
+    let Some((&branch, before)) = insts.split_last() else {
         return;
     };
+    let loads: Vec<ir::Inst> = before
+        .iter()
+        .copied()
+        .filter(|&i| func.dfg.insts[i].opcode() == ir::Opcode::Load)
+        .collect();
+    let only_consts = before.iter().all(|&i| {
+        matches!(
+            func.dfg.insts[i].opcode(),
+            ir::Opcode::Load | ir::Opcode::Iconst
+        )
+    });
+    if loads.len() != 1 || !only_consts {
+        return;
+    }
+    let word = func.dfg.first_result(loads[0]);
     let ir::InstructionData::Brif { arg, blocks, .. } = func.dfg.insts[branch] else {
         return;
     };
+    // Nothing outside the block may use what it defines: `cont` will not be dominated by it.
+    let defined: Vec<ir::Value> = before.iter().map(|&i| func.dfg.first_result(i)).collect();
+    let used_outside = func
+        .layout
+        .blocks()
+        .filter(|&b| b != ret)
+        .flat_map(|b| func.layout.block_insts(b))
+        .any(|i| {
+            let args = func.dfg.inst_values(i);
+            args.into_iter()
+                .any(|v| defined.contains(&func.dfg.resolve_aliases(v)))
+        });
+    if used_outside {
+        return;
+    }
     let pool = &func.dfg.value_lists;
     let cont = blocks[1].block(pool);
     if func.dfg.resolve_aliases(arg) != word

@@ -320,15 +320,9 @@ impl<'a, 'b> FunctionTranslator<'a, 'b> {
             .b
             .ins()
             .load(I32, vm_flags(), self.vmctx, offsets::TRAP);
-        // The line goes to the shared unwind block from a cold block of this call site, so
-        // the hot path after every call is only the load and the branch.
-        let cold = self.b.create_block();
-        self.b.set_cold_block(cold);
         let cont = self.b.create_block();
-        self.b.ins().brif(t, cold, &[], cont, &[]);
-        self.switch_sealed(cold);
         let l = self.line_const();
-        self.b.ins().jump(ub, &[BlockArg::Value(l)]);
+        self.b.ins().brif(t, ub, &[BlockArg::Value(l)], cont, &[]);
         self.switch_sealed(cont);
         Ok(())
     }
