@@ -2,8 +2,9 @@
 //!
 //! Only self-calls are inlined. Every other call goes through the table (JIT) so that a callee
 //! can change tier or be redefined; a function's own body is the one thing a call site knows
-//! for sure. Traps stay exact: an inlined body still records its frame and "returns" into the
-//! caller's check after the call, so a backtrace shows every level as if it had been a call.
+//! for sure. Traps stay exact: an inlined body's unwinding paths still record its frame and
+//! reach the caller's trap test, so a backtrace shows every level as if it had been a call;
+//! its normal returns skip that test, as they leave the trap word clear.
 
 use cranelift_codegen::Context;
 use cranelift_codegen::inline::{Inline, InlineCommand};
@@ -25,8 +26,9 @@ const MAX_INLINED_INSTS: usize = 1600;
 /// Inlines the calls `ctx.func` makes to itself (`self_id`, as the module declared it), level
 /// by level: every self-call of one level is inlined before any of the next, while the copies
 /// stay within `MAX_COPIES` and `MAX_INLINED_INSTS` (fib: its 2 calls, then the 4 they bring,
-/// then 8 and 16, leaving 32 real calls per 5 levels of recursion). `unwinding` are the helpers after which a function
-/// returns with the trap word set. Returns whether anything was inlined.
+/// then 8 and 16, leaving 32 real calls per 5 levels of recursion). `unwinding` are the
+/// helpers after which a function returns with the trap word set. Returns whether anything
+/// was inlined.
 pub(crate) fn inline_self_calls(
     ctx: &mut Context,
     self_id: cranelift_module::FuncId,
