@@ -35,11 +35,8 @@ pub(crate) fn inline_self_calls(
     unwinding: &[cranelift_module::FuncId],
 ) -> Result<bool, cranelift_codegen::CodegenError> {
     let self_name = UserExternalName::new(0, self_id.as_u32());
-    let unwinding: Vec<UserExternalName> = unwinding
-        .iter()
-        .map(|id| UserExternalName::new(0, id.as_u32()))
-        .collect();
-    if self_call_checks(&ctx.func, &self_name).is_empty() {
+    let mut checks = self_call_checks(&ctx.func, &self_name);
+    if checks.is_empty() {
         return Ok(false);
     }
     let body_insts = ctx
@@ -51,11 +48,14 @@ pub(crate) fn inline_self_calls(
     if body_insts > MAX_BODY_INSTS {
         return Ok(false);
     }
+    let unwinding: Vec<UserExternalName> = unwinding
+        .iter()
+        .map(|id| UserExternalName::new(0, id.as_u32()))
+        .collect();
     let mut body = ctx.func.clone();
     drop_stack_check(&mut body);
     let mut copies = 0;
     loop {
-        let checks = self_call_checks(&ctx.func, &self_name);
         let after = copies + checks.len();
         if checks.is_empty() || after > MAX_COPIES || after * body_insts > MAX_INLINED_INSTS {
             break;
@@ -69,6 +69,7 @@ pub(crate) fn inline_self_calls(
             skip_check_on_normal_return(&mut ctx.func, check, &unwinding);
         }
         copies += checks.len();
+        checks = self_call_checks(&ctx.func, &self_name);
     }
     if copies > 0 {
         mark_cold_copies(&mut ctx.func, &unwinding);
