@@ -458,6 +458,15 @@ pub(crate) enum Op {
         b: Slot,
         t: u32,
     },
+    /// `add d, d, k` then `blt d, b, t`, fused (`peephole`): the usual loop latch in one
+    /// dispatch. Falls through to the `blt` it replaces, which then falls through as well.
+    /// `dk` is `d | k << 16`: three u32 fields, at the offsets every other op uses, keep the
+    /// dispatch loop's shared operand loads (and its register allocation) as they were.
+    AddBltI {
+        dk: u32,
+        b: Slot,
+        t: u32,
+    },
     /// `Program::switch_tables[table]`: the targets, then the default last.
     Switch {
         a: Slot,
@@ -724,6 +733,11 @@ impl Op {
                 f(a);
                 f(b);
             }
+            AddBltI { dk, b, .. } => {
+                f(dk & 0xffff);
+                f(dk >> 16);
+                f(b);
+            }
             MemCopy { dst, src, n } => {
                 f(dst);
                 f(src);
@@ -773,7 +787,8 @@ impl Op {
             | BeqF { t, .. }
             | BneF { t, .. }
             | BltF { t, .. }
-            | BleF { t, .. } => Some(t),
+            | BleF { t, .. }
+            | AddBltI { t, .. } => Some(t),
             _ => None,
         }
     }

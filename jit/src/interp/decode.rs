@@ -271,6 +271,7 @@ impl<'a> FuncDecoder<'a> {
                 tab.iter_mut().for_each(|t| *t = target(*t));
             }
         }
+        peephole(&mut self.ops);
         Code {
             ops: self.ops.into(),
             frame_template: self.template.into(),
@@ -758,5 +759,111 @@ fn branch(op: CmpOp, ty: Type, a: Slot, b: Slot, t: u32) -> Op {
         (C::LeU, _) => Op::BleU { a, b, t },
         (C::GtU, _) => Op::BltU { a: b, b: a, t },
         (C::GeU, _) => Op::BleU { a: b, b: a, t },
+    }
+}
+
+/// Rewrites that save dispatches, on ops whose targets are absolute op indices. Neither adds
+/// nor removes an op, so targets and the line table stay as they are:
+/// - a `jmp` to a conditional branch that would leave the loop to just after the `jmp` becomes
+///   that branch inverted, jumping to the op after it (the loop is rotated: one dispatch per
+///   iteration instead of two);
+/// - `add d, d, k` followed by `blt d, b, t` becomes `AddBltI`.
+///
+/// Instrumented code keeps its shape: a `LoopHead`, `Count` or `Poll` between the ops stops
+/// both patterns, so the tiered engine, the profiler and interrupts see every arrival.
+fn peephole(ops: &mut [Op]) {
+    for i in 0..ops.len() {
+        if let Op::Jmp { t } = ops[i]
+            && let Some(head) = ops.get(t as usize)
+            && head.jump_target() == Some(i as u32 + 1)
+            && let Some(inv) = inverted(head, t + 1)
+        {
+            ops[i] = inv;
+        }
+    }
+    for i in 0..ops.len().saturating_sub(1) {
+        if let (Op::AddI { d, a, b: k }, Op::BltI { a: x, b, t }) = (ops[i], ops[i + 1])
+            && a == d
+            && x == d
+            && let (Ok(d16), Ok(k16)) = (u16::try_from(d), u16::try_from(k))
+        {
+            ops[i] = Op::AddBltI {
+                dk: u32::from(d16) | u32::from(k16) << 16,
+                b,
+                t,
+            };
+        }
+    }
+}
+
+/// Branch `b` with its condition negated, jumping to `t` (`None` where the negation is not an
+/// op: `lt`/`le` on f64 are false on NaN both ways round).
+fn inverted(b: &Op, t: u32) -> Option<Op> {
+    Some(match *b {
+        Op::Jz { a, .. } => Op::Jnz { a, t },
+        Op::Jnz { a, .. } => Op::Jz { a, t },
+        Op::BeqI { a, b, .. } => Op::BneI { a, b, t },
+        Op::BneI { a, b, .. } => Op::BeqI { a, b, t },
+        Op::BltI { a, b, .. } => Op::BleI { a: b, b: a, t },
+        Op::BleI { a, b, .. } => Op::BltI { a: b, b: a, t },
+        Op::BltU { a, b, .. } => Op::BleU { a: b, b: a, t },
+        Op::BleU { a, b, .. } => Op::BltU { a: b, b: a, t },
+        Op::BeqF { a, b, .. } => Op::BneF { a, b, t },
+        Op::BneF { a, b, .. } => Op::BeqF { a, b, t },
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn main_ops(src: &str, opts: DecodeOptions) -> Vec<Op> {
+        let m = bytecode::parse(src, "t").expect("parses");
+        bytecode::verify(&m).expect("verifies");
+        let p = Program::decode_with(&m, opts).expect("decodes");
+        let main = p.names.iter().position(|n| n == "main").expect("main");
+        p.funcs[main].ops.to_vec()
+    }
+
+    const LOOPS: &str = include_str!("../../../tests/programs/ctrl_rotated_loops.sil");
+
+    #[test]
+    fn peephole_rotates_while_loops_and_fuses_latches() {
+        let ops = main_ops(LOOPS, DecodeOptions::default());
+        let count = |pred: fn(&Op) -> bool| ops.iter().filter(|o| pred(o)).count();
+        // Every `jmp` closes a while loop whose exit follows it; only `h13`'s stays, as its
+        // head is an f64 `bge`, which has no inverse.
+        assert_eq!(count(|o| matches!(o, Op::Jmp { .. })), 1, "{ops:#?}");
+        // `h1` (rotated into `blt`), `l14`, `l15` and `l16`.
+        assert_eq!(count(|o| matches!(o, Op::AddBltI { .. })), 4, "{ops:#?}");
+    }
+
+    #[test]
+    fn instrumented_code_keeps_its_loops() {
+        // The tiered engine's `LoopHead` and the profiler's `Count` sit at the loop header,
+        // the interrupt `Poll` before each backward jump: all must still run every iteration.
+        for opts in [
+            DecodeOptions {
+                loop_heads: true,
+                ..Default::default()
+            },
+            DecodeOptions {
+                profile: true,
+                ..Default::default()
+            },
+        ] {
+            let ops = main_ops(LOOPS, opts);
+            let jumps = ops.iter().filter(|o| matches!(o, Op::Jmp { .. })).count();
+            assert_eq!(jumps, 13, "{opts:?}");
+        }
+        let ops = main_ops(
+            LOOPS,
+            DecodeOptions {
+                interrupts: true,
+                ..Default::default()
+            },
+        );
+        assert!(!ops.iter().any(|o| matches!(o, Op::AddBltI { .. })));
     }
 }

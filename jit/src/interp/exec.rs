@@ -614,6 +614,12 @@ impl Vm {
                 Op::BneF { a, b, t } => jump_if!(f!(a) != f!(b), t),
                 Op::BltF { a, b, t } => jump_if!(f!(a) < f!(b), t),
                 Op::BleF { a, b, t } => jump_if!(f!(a) <= f!(b), t),
+                Op::AddBltI { dk, b, t } => {
+                    let (d, k) = (dk & 0xffff, dk >> 16);
+                    let v = r!(d).wrapping_add(r!(k));
+                    r!(d) = v;
+                    jump_if!((v as i64) < i!(b), t);
+                }
                 Op::Switch { a, table } => {
                     let tab = &prog.switch_tables[table as usize];
                     let last = tab.len() - 1;
