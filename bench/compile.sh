@@ -14,6 +14,8 @@ RUNS=5
 if [[ ${1:-} == --runs ]]; then RUNS=$2; fi
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# The tree's state now, before this run writes compile.md into it.
+SRC_STATE="git $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' + uncommitted changes')"
 BUILD=bench/build
 mkdir -p "$BUILD"
 if [[ -z ${VSP:-} ]]; then cargo build --release --bin vsp -q; VSP=target/release/vsp; fi
@@ -47,7 +49,7 @@ instructions() { awk '/^    / && !/^    reg / { n++ } END { print n }' "$1"; }
 echo "# Compile time and scale"
 echo
 echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPUs"
-echo "- vsp: git $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' + uncommitted changes'); best of $RUNS runs (hyperfine)"
+echo "- vsp: $SRC_STATE; best of $RUNS runs (hyperfine)"
 echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "## Lazy JIT at scale: 10,000 functions, main calls 10 (\`many.py 10000 --main few\`)"

@@ -107,6 +107,8 @@ if ((QUICK)); then ENGINES+=(tiered1); fi
 # copy-pasteable.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# The tree's state now, before this run writes results.md and results.svg into it.
+SRC_STATE="git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')"
 BUILD=bench/build
 mkdir -p "$BUILD"
 if [[ -z $OUT ]]; then
@@ -405,7 +407,7 @@ version() { "$@" 2>&1 | head -n 1 || true; }
     if ((QUICK)); then echo "**--quick run: tiny sizes, 1 run; not a measurement.**"; echo; fi
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- machine: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //' || uname -m), $(nproc 2>/dev/null || echo '?') CPUs, $(uname -sm)"
-    echo "- vsp: \`$VSP_SRC\` (sha256 $VSP_SHA..., $VSP_ORIGIN); source tree at git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')"
+    echo "- vsp: \`$VSP_SRC\` (sha256 $VSP_SHA..., $VSP_ORIGIN); source tree at $SRC_STATE"
     echo "- gcc: $(version gcc --version) with \`${CFLAGS[*]}\`"
     have clang && echo "- clang: $(version clang --version) with \`${CFLAGS[*]}\`"
     have luajit && echo "- luajit: $(version luajit -v)"
