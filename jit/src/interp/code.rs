@@ -734,8 +734,9 @@ impl Op {
                 f(b);
             }
             AddBltI { dk, b, .. } => {
-                f(dk & 0xffff);
-                f(dk >> 16);
+                let (d, k) = unpack_dk(dk);
+                f(d);
+                f(k);
                 f(b);
             }
             MemCopy { dst, src, n } => {
@@ -792,6 +793,18 @@ impl Op {
             _ => None,
         }
     }
+}
+
+/// `AddBltI`'s `dk` from its two slots, if both fit in 16 bits.
+pub(crate) fn pack_dk(d: Slot, k: Slot) -> Option<u32> {
+    let (d, k) = (u16::try_from(d).ok()?, u16::try_from(k).ok()?);
+    Some(u32::from(d) | u32::from(k) << 16)
+}
+
+/// `AddBltI`'s two slots, `(d, k)`.
+#[inline(always)]
+pub(crate) fn unpack_dk(dk: u32) -> (Slot, Slot) {
+    (dk & 0xffff, dk >> 16)
 }
 
 #[cfg(test)]

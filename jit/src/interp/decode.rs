@@ -769,8 +769,10 @@ fn branch(op: CmpOp, ty: Type, a: Slot, b: Slot, t: u32) -> Op {
 ///   iteration instead of two);
 /// - `add d, d, k` followed by `blt d, b, t` becomes `AddBltI`.
 ///
-/// Instrumented code keeps its shape: a `LoopHead`, `Count` or `Poll` between the ops stops
-/// both patterns, so the tiered engine, the profiler and interrupts see every arrival.
+/// Instrumented loops still see every iteration: the tiered engine's `LoopHead` and the
+/// profiler's `Count` stand at the header, so a `jmp` there does not reach a branch; an
+/// interrupt `Poll` stands just before the backward jump (still run each time round, rotated
+/// or not) and so between an `add` and its `blt`.
 fn peephole(ops: &mut [Op]) {
     for i in 0..ops.len() {
         if let Op::Jmp { t } = ops[i]
@@ -785,13 +787,9 @@ fn peephole(ops: &mut [Op]) {
         if let (Op::AddI { d, a, b: k }, Op::BltI { a: x, b, t }) = (ops[i], ops[i + 1])
             && a == d
             && x == d
-            && let (Ok(d16), Ok(k16)) = (u16::try_from(d), u16::try_from(k))
+            && let Some(dk) = pack_dk(d, k)
         {
-            ops[i] = Op::AddBltI {
-                dk: u32::from(d16) | u32::from(k16) << 16,
-                b,
-                t,
-            };
+            ops[i] = Op::AddBltI { dk, b, t };
         }
     }
 }

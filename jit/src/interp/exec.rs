@@ -615,7 +615,7 @@ impl Vm {
                 Op::BltF { a, b, t } => jump_if!(f!(a) < f!(b), t),
                 Op::BleF { a, b, t } => jump_if!(f!(a) <= f!(b), t),
                 Op::AddBltI { dk, b, t } => {
-                    let (d, k) = (dk & 0xffff, dk >> 16);
+                    let (d, k) = unpack_dk(dk);
                     let v = r!(d).wrapping_add(r!(k));
                     r!(d) = v;
                     jump_if!((v as i64) < i!(b), t);
