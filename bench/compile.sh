@@ -29,9 +29,12 @@ best() {   # best CMD...: best wall time in seconds over $RUNS runs
     grep -o '"min": *[0-9.eE+-]*' "$BUILD/h.json" | head -n 1 | sed 's/.*: *//'
 }
 ms() { awk -v s="$1" 'BEGIN { printf "%.1f", s * 1000 }'; }
-stat() {   # stat FIELD CMD...: a number from `--stats` (e.g. `compile`, `functions compiled`)
-    local field=$1; shift
-    "$@" 2>&1 >/dev/null | grep -o "$field: *[0-9.]*" | head -n 1 | grep -o '[0-9.]*$'
+field() {   # field STATS FIELD: a number from `--stats` output (e.g. `compile`, `functions compiled`)
+    grep -o "$2: *[0-9.]*" <<<"$1" | head -n 1 | grep -o '[0-9.]*$'
+}
+stat() {   # stat FIELD CMD...: a number from the `--stats` output of running CMD
+    local f=$1; shift
+    field "$("$@" 2>&1 >/dev/null)" "$f"
 }
 check() {   # check EXPECTED CMD...
     local want=$1; shift
@@ -79,11 +82,13 @@ for o in 0 1 2; do
     check "$want" "$VSP" run --engine jit -O$o "$GROUPED"
     best_c=""
     for ((i = 0; i < RUNS; i++)); do
-        c=$(stat compile "$VSP" run --engine jit --stats -O$o "$GROUPED")
+        stats=$("$VSP" run --engine jit --stats -O$o "$GROUPED" 2>&1 >/dev/null)
+        c=$(field "$stats" compile)
         best_c=$(awk -v a="$best_c" -v b="$c" 'BEGIN { print (a == "" || b < a) ? b : a }')
     done
-    f=$(stat "functions compiled" "$VSP" run --engine jit --stats -O$o "$GROUPED")
-    bytes=$(stat code "$VSP" run --engine jit --stats -O$o "$GROUPED")
+    # The count and code size are the same in every run: read them from the last one.
+    f=$(field "$stats" "functions compiled")
+    bytes=$(field "$stats" code)
     # `vsp run` alone is the tiered engine, which compiles none of these run-once functions.
     ((f > 10000)) || { echo "compile.sh: -O$o compiled only $f functions" >&2; exit 1; }
     echo "| -O$o | $f | $best_c | $(awk -v f="$f" -v c="$best_c" 'BEGIN { printf "%.0f", f / c * 1000 }') | $(awk -v n="$insns" -v c="$best_c" 'BEGIN { printf "%.0f", n / c * 1000 }') | $bytes |"
