@@ -235,7 +235,9 @@ fn gdb_sees_code_the_tiered_engine_compiles_in_the_background() {
     }
     let p = prog(&d);
     // Not synchronous: fib is compiled on the background thread once hot, and main's loop-free
-    // body stays interpreted; the breakpoint is hit in fib's native code.
+    // body stays interpreted; the breakpoint is hit in fib's native code. fib(32) keeps the
+    // interpreter busy long enough for the compile to land (fib(25) took the optimized
+    // interpreter 5 ms, done before the code was ready).
     let out = jit_gdb(
         &d,
         &["break fib", "run", "bt 1"],
@@ -245,7 +247,7 @@ fn gdb_sees_code_the_tiered_engine_compiles_in_the_background() {
             "--tier-calls",
             "50",
             p.to_str().unwrap(),
-            "25",
+            "32",
         ],
     );
     assert!(

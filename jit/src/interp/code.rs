@@ -9,6 +9,9 @@
 /// A frame slot index.
 pub(crate) type Slot = u32;
 
+/// Frame templates (and so frames) are a whole number of these slot chunks.
+pub(crate) const FRAME_CHUNK: usize = 4;
+
 /// "No destination" for calls whose result is dropped.
 pub(crate) const NO_SLOT: Slot = u32::MAX;
 
@@ -63,19 +66,11 @@ pub(crate) enum SilIntFn {
     Rotate,
 }
 
-/// Memory access kinds (f64 loads as I64 bits, sil as U8).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum LoadKind {
-    I64,
-    I32,
-    U32,
-    I16,
-    U16,
-    I8,
-    U8,
-}
-
+/// `repr(u8)`: the tag is the op's first byte, which the threaded fast path reads to pick the
+/// next handler (`threaded::tag`). Ops up to `Store64` are the fast path's; `FIRST_SLOW` and the
+/// order of the variants below keep that range contiguous.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(u8)]
 pub(crate) enum Op {
     Mov {
         d: Slot,
@@ -332,12 +327,6 @@ pub(crate) enum Op {
         re: Slot,
         im: Slot,
     },
-    /// `a` and `b` are `Program::pairs[ab]` (keeps `Op` at 16 bytes).
-    SilLerp {
-        d: Slot,
-        ab: u32,
-        t: Slot,
-    },
 
     /// `eq`/`ne` on i64 and sil (raw bytes) alike.
     EqI {
@@ -389,12 +378,6 @@ pub(crate) enum Op {
         d: Slot,
         a: Slot,
         b: Slot,
-    },
-    /// `a` and `b` are `Program::pairs[ab]`.
-    Select {
-        d: Slot,
-        c: Slot,
-        ab: u32,
     },
 
     Jmp {
@@ -467,52 +450,40 @@ pub(crate) enum Op {
         b: Slot,
         t: u32,
     },
-    /// `Program::switch_tables[table]`: the targets, then the default last.
-    Switch {
-        a: Slot,
-        table: u32,
-    },
 
-    /// `Program::call_sites[site]`.
-    Call {
-        site: u32,
-    },
-    CallHost {
-        site: u32,
-    },
-    Tail {
-        site: u32,
-    },
-    /// A tail call to an extern: call, then return its result.
-    TailHost {
-        site: u32,
-    },
-    CallI {
-        site: u32,
-    },
-    Ret {
+    /// `d = [a + off]`, one op per width and extension (f64 loads as `LoadI64`, sil as
+    /// `LoadU8`): each its own handler, with no second dispatch on the kind.
+    LoadI64 {
+        d: Slot,
         a: Slot,
+        off: i32,
     },
-    RetVoid,
-    Exit {
+    LoadI32 {
+        d: Slot,
         a: Slot,
+        off: i32,
     },
-    Trap,
-    /// Emitted only when interrupts are enabled: at function entry and before backward jumps.
-    Poll,
-    /// Emitted only for the tiered engine, at a loop header (the target of a backward jump):
-    /// counts arrivals at `Program::loops[id]` and enters its native code once there is some.
-    LoopHead {
-        id: u32,
+    LoadU32 {
+        d: Slot,
+        a: Slot,
+        off: i32,
     },
-    /// Emitted only when profiling (`vsp run --profile`): adds one to profile counter `id`
-    /// (a call at function entry, an arrival at a loop header).
-    Count {
-        id: u32,
+    LoadI16 {
+        d: Slot,
+        a: Slot,
+        off: i32,
     },
-
-    Load {
-        k: LoadKind,
+    LoadU16 {
+        d: Slot,
+        a: Slot,
+        off: i32,
+    },
+    LoadI8 {
+        d: Slot,
+        a: Slot,
+        off: i32,
+    },
+    LoadU8 {
         d: Slot,
         a: Slot,
         off: i32,
@@ -537,6 +508,68 @@ pub(crate) enum Op {
         off: i32,
         v: Slot,
     },
+
+    /// `Program::call_sites[site]`.
+    Call {
+        site: u32,
+    },
+    Ret {
+        a: Slot,
+    },
+    RetVoid,
+
+    // Everything above runs in the threaded fast path (`threaded.rs`; calls only outside the
+    // tiered engine, and the dispatch loop takes over those that need a bigger stack);
+    // everything from here on needs the dispatch loop's program tables, tiering or I/O.
+    /// `a` and `b` are `Program::pairs[ab]` (keeps `Op` at 16 bytes).
+    SilLerp {
+        d: Slot,
+        ab: u32,
+        t: Slot,
+    },
+    /// `a` and `b` are `Program::pairs[ab]`.
+    Select {
+        d: Slot,
+        c: Slot,
+        ab: u32,
+    },
+    /// `Program::switch_tables[table]`: the targets, then the default last.
+    Switch {
+        a: Slot,
+        table: u32,
+    },
+
+    /// `Program::call_sites[site]` (so are the other calls' sites).
+    CallHost {
+        site: u32,
+    },
+    Tail {
+        site: u32,
+    },
+    /// A tail call to an extern: call, then return its result.
+    TailHost {
+        site: u32,
+    },
+    CallI {
+        site: u32,
+    },
+    Exit {
+        a: Slot,
+    },
+    Trap,
+    /// Emitted only when interrupts are enabled: at function entry and before backward jumps.
+    Poll,
+    /// Emitted only for the tiered engine, at a loop header (the target of a backward jump):
+    /// counts arrivals at `Program::loops[id]` and enters its native code once there is some.
+    LoopHead {
+        id: u32,
+    },
+    /// Emitted only when profiling (`vsp run --profile`): adds one to profile counter `id`
+    /// (a call at function entry, an arrival at a loop header).
+    Count {
+        id: u32,
+    },
+
     MemSize {
         d: Slot,
     },
@@ -614,6 +647,24 @@ impl Code {
     pub fn num_slots(&self) -> usize {
         self.frame_template.len()
     }
+
+    /// Fills a new frame of this function at `dst` from its template (zeroed registers,
+    /// constants).
+    ///
+    /// # Safety
+    /// `dst` points at `num_slots()` writable slots that do not overlap the template.
+    #[inline(always)]
+    pub unsafe fn init_frame(&self, dst: *mut u64) {
+        // Templates are whole chunks (decode pads them): one 32-byte copy per chunk, no call to
+        // memcpy for the usual small frame, and no loop for the rest.
+        let t = self.frame_template.as_ptr() as *const [u64; FRAME_CHUNK];
+        let dst = dst as *mut [u64; FRAME_CHUNK];
+        for k in 0..self.frame_template.len() / FRAME_CHUNK {
+            // SAFETY: chunk `k` lies inside the template and inside the new frame (the
+            // contract), and the two do not overlap.
+            unsafe { dst.add(k).write_unaligned(t.add(k).read_unaligned()) };
+        }
+    }
 }
 
 impl Op {
@@ -646,7 +697,13 @@ impl Op {
             | SilTheta { d, a }
             | SilFromByte { d, a }
             | MemGrow { d, a }
-            | Load { d, a, .. } => {
+            | LoadI64 { d, a, .. }
+            | LoadI32 { d, a, .. }
+            | LoadU32 { d, a, .. }
+            | LoadI16 { d, a, .. }
+            | LoadU16 { d, a, .. }
+            | LoadI8 { d, a, .. }
+            | LoadU8 { d, a, .. } => {
                 f(d);
                 f(a);
             }

@@ -272,9 +272,19 @@ impl<'a> FuncDecoder<'a> {
             }
         }
         peephole(&mut self.ops);
+        // Whole chunks of `FRAME_CHUNK` slots, so a call copies the template without a tail
+        // loop; the padding is unnamed scratch.
+        let mut template = self.template;
+        template.resize(
+            template
+                .len()
+                .next_multiple_of(FRAME_CHUNK)
+                .max(FRAME_CHUNK),
+            0,
+        );
         Code {
             ops: self.ops.into(),
-            frame_template: self.template.into(),
+            frame_template: template.into(),
             num_params: self.f.num_params,
             lines: self.lines.into(),
             sig: self.sig,
@@ -500,16 +510,16 @@ impl<'a> FuncDecoder<'a> {
             Inst::Nop => {}
             Inst::Load { ty, d, addr } => {
                 let (a, off) = self.addr(addr);
-                let k = match ty {
-                    MemTy::I64 | MemTy::F64 => LoadKind::I64,
-                    MemTy::I32 => LoadKind::I32,
-                    MemTy::U32 => LoadKind::U32,
-                    MemTy::I16 => LoadKind::I16,
-                    MemTy::U16 => LoadKind::U16,
-                    MemTy::I8 => LoadKind::I8,
-                    MemTy::U8 | MemTy::Sil => LoadKind::U8,
-                };
-                self.emit(Op::Load { k, d: d.0, a, off });
+                let d = d.0;
+                self.emit(match ty {
+                    MemTy::I64 | MemTy::F64 => Op::LoadI64 { d, a, off },
+                    MemTy::I32 => Op::LoadI32 { d, a, off },
+                    MemTy::U32 => Op::LoadU32 { d, a, off },
+                    MemTy::I16 => Op::LoadI16 { d, a, off },
+                    MemTy::U16 => Op::LoadU16 { d, a, off },
+                    MemTy::I8 => Op::LoadI8 { d, a, off },
+                    MemTy::U8 | MemTy::Sil => Op::LoadU8 { d, a, off },
+                });
             }
             Inst::Store { ty, addr, v } => {
                 let v = self.slot(v, ty.value_type());

@@ -1,13 +1,15 @@
-//! The interpreter loop: one flat stack of 64-bit slots, an explicit frame stack, and a `match`
-//! over decoded ops. No allocation per instruction; calls copy the callee's frame template.
+//! The interpreter's dispatch loop: one flat stack of 64-bit slots, an explicit frame stack,
+//! runs of fast ops handed to the threaded fast path (`threaded.rs`), and a `match` over the
+//! slow ops. No allocation per instruction; calls copy the callee's frame template.
 
 use super::code::*;
 use super::decode::Program;
+use super::threaded;
 use crate::io::clock_ns;
 use crate::native::HostState;
 use crate::trap::{FrameInfo, Trap, TrapCode};
+use runtime::sil;
 use runtime::vmctx::{TRAP_EXIT, VmCtx};
-use runtime::{math, sil};
 use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 /// A host function for an `extern func`: raw slot arguments in, a raw slot result out (0 for
@@ -31,14 +33,36 @@ pub const MAX_DEPTH: usize = 1_000_000;
 /// Total frame slots (8 bytes each) the interpreter's stack may hold.
 pub const MAX_SLOTS: usize = 1 << 25;
 
+/// A waiting caller.
 #[derive(Clone, Copy, Debug)]
-struct Frame {
-    func: u32,
+pub(super) struct Frame {
+    pub func: u32,
     /// The caller's slot that receives the result.
-    dest: Slot,
-    base: usize,
+    pub dest: Slot,
+    pub base: usize,
     /// Where to continue in `func`: the op after the call.
-    ret: *const Op,
+    pub ret: *const Op,
+}
+
+/// What calls and returns touch besides `ip` and `fp`, shared by the dispatch loop and the
+/// threaded fast path (`threaded.rs`), which makes plain calls and returns without leaving
+/// the threaded code. The loop writes `func` and `base` before a threaded run and reads
+/// them back after it; `stack`/`stack_len` follow every resize of the stack.
+pub(super) struct Shared {
+    /// `Program::funcs` and `Program::call_sites` (validated: every index an op or frame holds
+    /// is in range).
+    pub funcs: *const Code,
+    pub call_sites: *const CallSite,
+    pub frames: Vec<Frame>,
+    /// The stack's buffer and length.
+    pub stack: *mut u64,
+    pub stack_len: usize,
+    /// The running function and its frame's first slot.
+    pub func: u32,
+    pub base: usize,
+    /// Whether the fast path may make calls itself: not for the tiered engine, whose calls
+    /// look for native code first.
+    pub fast_calls: bool,
 }
 
 /// The interpreter's machine state, reusable across runs.
@@ -249,19 +273,44 @@ impl Vm {
         (bt, total)
     }
 
-    /// The loop. On a stop, `at` holds the function and op index that stopped.
-    ///
-    /// Only two values are live in every op: `ip` (the next op) and `fp` (the frame's first
-    /// slot); jumps are relative, so no base pointer is needed to take one. Everything calls,
-    /// returns and traps need (`func`, `code`, `base`) is touched only on those paths.
-    // `r!` is also used inside unsafe blocks; `frame!` refreshes `fp` even where a switch follows.
-    #[allow(unused_unsafe, unused_assignments)]
+    /// The loop. On a stop, `at` holds the function and op index that stopped. The waiting
+    /// callers move into `Shared` for the run, where the fast path's calls and returns reach
+    /// them, and back into the VM after it.
     fn exec<const TIER: bool>(
         &mut self,
         prog: &Program,
         env: Env,
         tier: &mut TierHooks,
         at: &mut (u32, u32),
+    ) -> Result<Completion, Stop> {
+        let mut sh = Shared {
+            funcs: prog.funcs.as_ptr(),
+            call_sites: prog.call_sites.as_ptr(),
+            frames: std::mem::take(&mut self.frames),
+            stack: self.stack.as_mut_ptr(),
+            stack_len: self.stack.len(),
+            func: at.0,
+            base: 0,
+            fast_calls: !TIER,
+        };
+        let result = self.exec_loop::<TIER>(prog, env, tier, at, &mut sh);
+        self.frames = sh.frames;
+        result
+    }
+
+    /// Fast ops run in threaded code (`threaded::run`) until a slow op, which the `match`
+    /// runs. Jumps are relative, so only `ip` (the next op) and `fp` (the frame's first slot)
+    /// matter to most ops; `func`, `code` and `base` are touched on calls, returns and traps,
+    /// and re-read after each threaded run, whose calls and returns may change them.
+    // `r!` is also used inside unsafe blocks; `frame!` refreshes `fp` even where a switch follows.
+    #[allow(unused_unsafe, unused_assignments)]
+    fn exec_loop<const TIER: bool>(
+        &mut self,
+        prog: &Program,
+        env: Env,
+        tier: &mut TierHooks,
+        at: &mut (u32, u32),
+        sh: &mut Shared,
     ) -> Result<Completion, Stop> {
         let Env {
             ctx,
@@ -272,7 +321,6 @@ impl Vm {
         let mut code: &Code = &prog.funcs[func as usize];
         let mut base = 0usize;
         let stack = &mut self.stack;
-        let frames = &mut self.frames;
         let argbuf = &mut self.args;
         let mut ip: *const Op = code.ops.as_ptr();
         // Only raw pointers touch the stack's buffer below, so `fp` stays valid until the Vec
@@ -318,15 +366,6 @@ impl Vm {
                 stop!(Stop::Trap(TrapCode::$c))
             };
         }
-        macro_rules! jump_if {
-            ($cond:expr, $t:expr) => {
-                if $cond {
-                    // SAFETY: decode made `t` relative to the next op and validated that the
-                    // target is an op of this function.
-                    ip = unsafe { ip.offset($t as i32 as isize) };
-                }
-            };
-        }
         // Makes room for `c`'s frame at `nb` and fills it from its template (zeroed
         // registers, constants). Traps `stack overflow` past the limits.
         macro_rules! frame {
@@ -339,22 +378,13 @@ impl Vm {
                         trap!(StackOverflow);
                     }
                     stack.resize((top * 2).min(MAX_SLOTS).max(top), 0);
+                    (sh.stack, sh.stack_len) = (stack.as_mut_ptr(), stack.len());
                     // SAFETY: `base` is inside the (grown) stack.
                     fp = unsafe { stack.as_mut_ptr().add(base) };
                 }
-                let t = &c.frame_template;
-                // SAFETY: `nb + t.len() == top <= stack.len()`; the template is not in the stack.
-                let dst = unsafe { stack.as_mut_ptr().add(nb) };
-                if t.len() <= 16 {
-                    // Frames are usually small: a few stores beat a call to memcpy.
-                    for (k, &v) in t.iter().enumerate() {
-                        // SAFETY: `k < t.len()`, inside the new frame.
-                        unsafe { *dst.add(k) = v };
-                    }
-                } else {
-                    // SAFETY: as above.
-                    unsafe { std::ptr::copy_nonoverlapping(t.as_ptr(), dst, t.len()) };
-                }
+                // SAFETY: `nb + c.num_slots() == top <= stack.len()`; the template is not in
+                // the stack.
+                unsafe { c.init_frame(stack.as_mut_ptr().add(nb)) };
             }};
         }
         // Switches the loop to function `callee`, whose frame is at `nb`.
@@ -377,7 +407,7 @@ impl Vm {
                 let callee: u32 = $callee;
                 // SAFETY: validated (direct calls) or range-checked (calli) function index.
                 let c = unsafe { prog.funcs.get_unchecked(callee as usize) };
-                if frames.len() >= MAX_DEPTH {
+                if sh.frames.len() >= MAX_DEPTH {
                     trap!(StackOverflow);
                 }
                 let nb = base + code.num_slots();
@@ -389,7 +419,7 @@ impl Vm {
                     // num_slots` of the new frame, which does not overlap this one.
                     unsafe { *new_fp.add(k) = r!(a) };
                 }
-                frames.push(Frame {
+                sh.frames.push(Frame {
                     func,
                     dest: s.dest,
                     base,
@@ -409,7 +439,7 @@ impl Vm {
         macro_rules! ret {
             ($v:expr, $write:expr) => {{
                 let v: u64 = $v;
-                match frames.pop() {
+                match sh.frames.pop() {
                     None => return Ok(Completion::Return(v)),
                     Some(fr) => {
                         func = fr.func;
@@ -491,135 +521,42 @@ impl Vm {
         loop {
             // SAFETY: validated: every function ends in a terminator, and every jump target and
             // return address is an op of its function, so `ip` points at an op here.
+            if threaded::is_fast(ip) {
+                (sh.func, sh.base) = (func, base);
+                // SAFETY: `ip` as above; `fp` is this frame, made by `frame!` (or `run`) with
+                // `num_slots()` slots; `ctx` is the live context; `sh` describes this frame,
+                // the stack and the waiting callers.
+                let e = unsafe { threaded::run(ip, fp, ctx, sh) };
+                // Threaded calls and returns may have moved to another function.
+                (func, base) = (sh.func, sh.base);
+                // SAFETY: frames only ever hold functions of the program.
+                code = unsafe { prog.funcs.get_unchecked(func as usize) };
+                // SAFETY: `base` is a frame inside the stack (threaded code never resizes it).
+                fp = unsafe { stack.as_mut_ptr().add(base) };
+                ip = e.ip;
+                if e.trap != 0 {
+                    stop!(Stop::Trap(
+                        TrapCode::from_u32(e.trap).unwrap_or(TrapCode::Unreachable)
+                    ));
+                }
+            }
+            // SAFETY: as above; a threaded run ends at an op of this function.
             let op = unsafe { *ip };
             // SAFETY: at most one past the last op (never dereferenced there, see above).
             ip = unsafe { ip.add(1) };
             match op {
-                Op::Mov { d, a } => r!(d) = r!(a),
-
-                Op::AddI { d, a, b } => r!(d) = r!(a).wrapping_add(r!(b)),
-                Op::SubI { d, a, b } => r!(d) = r!(a).wrapping_sub(r!(b)),
-                Op::MulI { d, a, b } => r!(d) = r!(a).wrapping_mul(r!(b)),
-                Op::DivI { d, a, b } => {
-                    let (x, y) = (i!(a), i!(b));
-                    if y == 0 {
-                        trap!(IntegerDivideByZero);
-                    }
-                    if x == i64::MIN && y == -1 {
-                        trap!(IntegerOverflow);
-                    }
-                    r!(d) = (x / y) as u64;
-                }
-                Op::RemI { d, a, b } => {
-                    let y = i!(b);
-                    if y == 0 {
-                        trap!(IntegerDivideByZero);
-                    }
-                    r!(d) = i!(a).wrapping_rem(y) as u64;
-                }
-                Op::UDiv { d, a, b } => {
-                    let y = r!(b);
-                    if y == 0 {
-                        trap!(IntegerDivideByZero);
-                    }
-                    r!(d) = r!(a) / y;
-                }
-                Op::URem { d, a, b } => {
-                    let y = r!(b);
-                    if y == 0 {
-                        trap!(IntegerDivideByZero);
-                    }
-                    r!(d) = r!(a) % y;
-                }
-                Op::MinI { d, a, b } => r!(d) = i!(a).min(i!(b)) as u64,
-                Op::MaxI { d, a, b } => r!(d) = i!(a).max(i!(b)) as u64,
-                Op::And { d, a, b } => r!(d) = r!(a) & r!(b),
-                Op::Or { d, a, b } => r!(d) = r!(a) | r!(b),
-                Op::Xor { d, a, b } => r!(d) = r!(a) ^ r!(b),
-                Op::Shl { d, a, b } => r!(d) = r!(a).wrapping_shl(r!(b) as u32),
-                Op::Shr { d, a, b } => r!(d) = i!(a).wrapping_shr(r!(b) as u32) as u64,
-                Op::UShr { d, a, b } => r!(d) = r!(a).wrapping_shr(r!(b) as u32),
-                Op::Rotl { d, a, b } => r!(d) = r!(a).rotate_left((r!(b) & 63) as u32),
-                Op::Rotr { d, a, b } => r!(d) = r!(a).rotate_right((r!(b) & 63) as u32),
-                Op::NegI { d, a } => r!(d) = i!(a).wrapping_neg() as u64,
-                Op::AbsI { d, a } => r!(d) = i!(a).wrapping_abs() as u64,
-                Op::NotI { d, a } => r!(d) = !r!(a),
-                Op::Clz { d, a } => r!(d) = r!(a).leading_zeros() as u64,
-                Op::Ctz { d, a } => r!(d) = r!(a).trailing_zeros() as u64,
-                Op::Popcnt { d, a } => r!(d) = r!(a).count_ones() as u64,
-
-                Op::AddF { d, a, b } => r!(d) = (f!(a) + f!(b)).to_bits(),
-                Op::SubF { d, a, b } => r!(d) = (f!(a) - f!(b)).to_bits(),
-                Op::MulF { d, a, b } => r!(d) = (f!(a) * f!(b)).to_bits(),
-                Op::DivF { d, a, b } => r!(d) = (f!(a) / f!(b)).to_bits(),
-                Op::MinF { d, a, b } => r!(d) = math::f64_min(f!(a), f!(b)).to_bits(),
-                Op::MaxF { d, a, b } => r!(d) = math::f64_max(f!(a), f!(b)).to_bits(),
-                Op::NegF { d, a } => r!(d) = r!(a) ^ (1 << 63),
-                Op::AbsF { d, a } => r!(d) = r!(a) & !(1 << 63),
-                Op::Sqrt { d, a } => r!(d) = f!(a).sqrt().to_bits(),
-                Op::Floor { d, a } => r!(d) = f!(a).floor().to_bits(),
-                Op::Ceil { d, a } => r!(d) = f!(a).ceil().to_bits(),
-                Op::Trunc { d, a } => r!(d) = f!(a).trunc().to_bits(),
-                Op::RoundF { d, a } => r!(d) = math::round_half_even(f!(a)).to_bits(),
-                Op::Math { f, d, a } => r!(d) = math1(f, f!(a)).to_bits(),
-                Op::Math2 { f, d, a, b } => r!(d) = math2(f, f!(a), f!(b)).to_bits(),
-                Op::I2F { d, a } => r!(d) = (i!(a) as f64).to_bits(),
-                Op::F2I { d, a } => r!(d) = math::f2i(f!(a)) as u64,
-
-                Op::AddS { d, a, b } => r!(d) = sil::add(b!(a), b!(b)) as u64,
-                Op::SubS { d, a, b } => r!(d) = sil::sub(b!(a), b!(b)) as u64,
-                Op::MulS { d, a, b } => r!(d) = sil::mul(b!(a), b!(b)) as u64,
-                Op::DivS { d, a, b } => r!(d) = sil::div(b!(a), b!(b)) as u64,
-                Op::NotS { d, a } => r!(d) = sil::not(b!(a)) as u64,
-                Op::Sil { f, d, a } => r!(d) = sil1(f, b!(a)) as u64,
-                Op::SilToF { f, d, a } => r!(d) = sil_to_f(f, b!(a)).to_bits(),
-                Op::SilInt { f, d, a, n } => r!(d) = sil_int(f, b!(a), i!(n)) as u64,
-                Op::SilRho { d, a } => r!(d) = sil::rho(b!(a)) as u64,
-                Op::SilTheta { d, a } => r!(d) = sil::theta(b!(a)) as u64,
-                Op::SilFromByte { d, a } => r!(d) = r!(a) & 0xFF,
-                Op::SilNew { d, rho, theta } => r!(d) = sil::make(i!(rho), i!(theta)) as u64,
-                Op::SilFrom { d, re, im } => r!(d) = sil::from_complex(f!(re), f!(im)) as u64,
                 Op::SilLerp { d, ab, t } => {
                     // SAFETY: validated: pairs exist.
                     let (a, b) = *unsafe { prog.pairs.get_unchecked(ab as usize) };
                     r!(d) = sil::lerp(b!(a), b!(b), f!(t)) as u64;
                 }
 
-                Op::EqI { d, a, b } => r!(d) = (r!(a) == r!(b)) as u64,
-                Op::NeI { d, a, b } => r!(d) = (r!(a) != r!(b)) as u64,
-                Op::LtI { d, a, b } => r!(d) = (i!(a) < i!(b)) as u64,
-                Op::LeI { d, a, b } => r!(d) = (i!(a) <= i!(b)) as u64,
-                Op::LtU { d, a, b } => r!(d) = (r!(a) < r!(b)) as u64,
-                Op::LeU { d, a, b } => r!(d) = (r!(a) <= r!(b)) as u64,
-                Op::EqF { d, a, b } => r!(d) = (f!(a) == f!(b)) as u64,
-                Op::NeF { d, a, b } => r!(d) = (f!(a) != f!(b)) as u64,
-                Op::LtF { d, a, b } => r!(d) = (f!(a) < f!(b)) as u64,
-                Op::LeF { d, a, b } => r!(d) = (f!(a) <= f!(b)) as u64,
                 Op::Select { d, c, ab } => {
                     // SAFETY: validated: pairs exist.
                     let (a, b) = *unsafe { prog.pairs.get_unchecked(ab as usize) };
                     r!(d) = if r!(c) != 0 { r!(a) } else { r!(b) };
                 }
 
-                Op::Jmp { t } => jump_if!(true, t),
-                Op::Jz { a, t } => jump_if!(r!(a) == 0, t),
-                Op::Jnz { a, t } => jump_if!(r!(a) != 0, t),
-                Op::BeqI { a, b, t } => jump_if!(r!(a) == r!(b), t),
-                Op::BneI { a, b, t } => jump_if!(r!(a) != r!(b), t),
-                Op::BltI { a, b, t } => jump_if!(i!(a) < i!(b), t),
-                Op::BleI { a, b, t } => jump_if!(i!(a) <= i!(b), t),
-                Op::BltU { a, b, t } => jump_if!(r!(a) < r!(b), t),
-                Op::BleU { a, b, t } => jump_if!(r!(a) <= r!(b), t),
-                Op::BeqF { a, b, t } => jump_if!(f!(a) == f!(b), t),
-                Op::BneF { a, b, t } => jump_if!(f!(a) != f!(b), t),
-                Op::BltF { a, b, t } => jump_if!(f!(a) < f!(b), t),
-                Op::BleF { a, b, t } => jump_if!(f!(a) <= f!(b), t),
-                Op::AddBltI { dk, b, t } => {
-                    let (d, k) = unpack_dk(dk);
-                    let v = r!(d).wrapping_add(r!(k));
-                    r!(d) = v;
-                    jump_if!((v as i64) < i!(b), t);
-                }
                 Op::Switch { a, table } => {
                     let tab = &prog.switch_tables[table as usize];
                     let last = tab.len() - 1;
@@ -741,30 +678,6 @@ impl Vm {
                     }
                 }
 
-                Op::Load { k, d, a, off } => match load(ctx, r!(a), off, k) {
-                    Some(v) => r!(d) = v,
-                    None => trap!(OutOfBounds),
-                },
-                Op::Store8 { a, off, v } => {
-                    if !store::<1>(ctx, r!(a), off, r!(v)) {
-                        trap!(OutOfBounds);
-                    }
-                }
-                Op::Store16 { a, off, v } => {
-                    if !store::<2>(ctx, r!(a), off, r!(v)) {
-                        trap!(OutOfBounds);
-                    }
-                }
-                Op::Store32 { a, off, v } => {
-                    if !store::<4>(ctx, r!(a), off, r!(v)) {
-                        trap!(OutOfBounds);
-                    }
-                }
-                Op::Store64 { a, off, v } => {
-                    if !store::<8>(ctx, r!(a), off, r!(v)) {
-                        trap!(OutOfBounds);
-                    }
-                }
                 // SAFETY (the memory ops below): `ctx` is the live context that owns memory.
                 Op::MemSize { d } => r!(d) = unsafe { (*ctx).mem_size },
                 Op::MemGrow { d, a } => {
@@ -798,6 +711,8 @@ impl Vm {
                 // SAFETY: `state` is the live host state; the borrow ends with the op.
                 Op::Getc { d } => r!(d) = unsafe { (*state).io.getc() } as u64,
                 Op::Clock { d } => r!(d) = clock_ns() as u64,
+                // A threaded run stops only at a slow op or a trap.
+                _ => unreachable!("fast op {op:?} in the dispatch loop"),
             }
         }
     }
@@ -810,118 +725,10 @@ fn interrupted(flag: Option<&AtomicU32>) -> bool {
     flag.is_some_and(|f| f.load(Ordering::Relaxed) != 0)
 }
 
-// Out-of-line helpers for the heavier ops: they keep the loop small, so the registers go to
-// `ip` and `fp`.
-
-#[inline(never)]
-fn math1(f: MathFn, x: f64) -> f64 {
-    match f {
-        MathFn::Sin => math::sin(x),
-        MathFn::Cos => math::cos(x),
-        MathFn::Tan => math::tan(x),
-        MathFn::Asin => math::asin(x),
-        MathFn::Acos => math::acos(x),
-        MathFn::Atan => math::atan(x),
-        MathFn::Exp => math::exp(x),
-        MathFn::Ln => math::ln(x),
-        MathFn::Log10 => math::log10(x),
-    }
-}
-
-#[inline(never)]
-fn math2(f: Math2Fn, x: f64, y: f64) -> f64 {
-    match f {
-        Math2Fn::Atan2 => math::atan2(x, y),
-        Math2Fn::Pow => math::pow(x, y),
-        Math2Fn::Hypot => math::hypot(x, y),
-        Math2Fn::Rem => math::fmod(x, y),
-    }
-}
-
-#[inline(never)]
-fn sil1(f: SilFn, x: u8) -> u8 {
-    match f {
-        SilFn::Inv => sil::inv(x),
-        SilFn::Conj => sil::conj(x),
-        SilFn::Mag => sil::mag(x),
-        SilFn::Phase => sil::phase(x),
-        SilFn::Neg => sil::neg(x),
-    }
-}
-
-#[inline(never)]
-fn sil_to_f(f: SilToF, x: u8) -> f64 {
-    match f {
-        SilToF::Re => sil::re(x),
-        SilToF::Im => sil::im(x),
-        SilToF::Abs => sil::abs(x),
-        SilToF::Arg => sil::arg(x),
-    }
-}
-
-#[inline(never)]
-fn sil_int(f: SilIntFn, x: u8, k: i64) -> u8 {
-    match f {
-        SilIntFn::Pow => sil::pow(x, k),
-        SilIntFn::Root => sil::root(x, k),
-        SilIntFn::Scale => sil::scale(x, k),
-        SilIntFn::Rotate => sil::rotate(x, k),
-    }
-}
-
 /// The program's output.
 #[inline(always)]
 fn out<'a>(ctx: *mut VmCtx) -> &'a mut runtime::Output {
     // SAFETY: the engine points `ctx.out` at the instance's boxed `Output` before a run and
     // keeps it alive; every borrow made here ends within the op that made it.
     unsafe { &mut *(*ctx).out }
-}
-
-/// The host address of the `n` bytes at `[base + off]` (wrapping), if they lie in memory
-/// (the rule of `runtime::mem::range`, with the offset folded in).
-#[inline(always)]
-fn mem_at(ctx: *mut VmCtx, base: u64, off: i32, n: u64) -> Option<*mut u8> {
-    // SAFETY: `ctx` is the live context; its memory fields are read, not borrowed.
-    let (mem, size) = unsafe { ((*ctx).mem_base, (*ctx).mem_size) };
-    let ea = (base as i64).wrapping_add(off as i64);
-    let start = u64::try_from(ea).ok()?;
-    // `start + n` cannot overflow: `start < 2^63` and `n <= 8`.
-    // SAFETY: `start + n <= size`, so the range lies inside the allocation.
-    (start + n <= size).then(|| unsafe { mem.add(start as usize) })
-}
-
-/// A load of kind `k` at `[base + off]`, or `None` if out of bounds.
-#[inline]
-fn load(ctx: *mut VmCtx, base: u64, off: i32, k: LoadKind) -> Option<u64> {
-    // SAFETY (each read): `mem_at` checked that the `n` bytes read lie inside memory; reads
-    // are unaligned as memory allows any address.
-    Some(unsafe {
-        match k {
-            LoadKind::I64 => (mem_at(ctx, base, off, 8)? as *const u64).read_unaligned(),
-            LoadKind::I32 => {
-                (mem_at(ctx, base, off, 4)? as *const i32).read_unaligned() as i64 as u64
-            }
-            LoadKind::U32 => (mem_at(ctx, base, off, 4)? as *const u32).read_unaligned() as u64,
-            LoadKind::I16 => {
-                (mem_at(ctx, base, off, 2)? as *const i16).read_unaligned() as i64 as u64
-            }
-            LoadKind::U16 => (mem_at(ctx, base, off, 2)? as *const u16).read_unaligned() as u64,
-            LoadKind::I8 => *(mem_at(ctx, base, off, 1)? as *const i8) as i64 as u64,
-            LoadKind::U8 => *mem_at(ctx, base, off, 1)? as u64,
-        }
-    })
-}
-
-/// Stores the low `N` bytes of `v` at `[base + off]`; false if out of bounds.
-#[inline]
-fn store<const N: usize>(ctx: *mut VmCtx, base: u64, off: i32, v: u64) -> bool {
-    match mem_at(ctx, base, off, N as u64) {
-        Some(p) => {
-            // SAFETY: `mem_at` checked that the `N` bytes written lie inside memory; the
-            // source is a local.
-            unsafe { std::ptr::copy_nonoverlapping(v.to_le_bytes().as_ptr(), p, N) };
-            true
-        }
-        None => false,
-    }
 }

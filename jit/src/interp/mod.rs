@@ -3,6 +3,7 @@
 mod code;
 mod decode;
 mod exec;
+mod threaded;
 
 pub(crate) use decode::LoopInfo;
 pub use decode::{DecodeOptions, Program};

@@ -1,0 +1,756 @@
+//! The interpreter's fast path: every straight-line op (arithmetic, compares, branches, memory)
+//! is a handler function that ends by calling the next op's handler in tail position.
+//!
+//! Optimized builds turn those calls into jumps (`vsp_tail_calls`, set by `build.rs`), so a
+//! run of fast ops is threaded code: each handler jumps straight to the next through its own
+//! indirect branch, with `ip`, `fp` and the VM context in argument registers and no shared
+//! dispatch block. Anything that needs the dispatch loop's state (calls, returns, switch
+//! tables, tiering, output) ends the run: the slow op's handler returns its address and
+//! `exec.rs` carries on. Unoptimized builds, where LLVM makes no sibling calls, chain the same
+//! handlers from a loop instead, so the native stack never grows with the ops run.
+
+use super::code::*;
+use super::exec::{Frame, MAX_DEPTH, Shared};
+use crate::trap::TrapCode;
+use runtime::vmctx::VmCtx;
+use runtime::{math, sil};
+
+/// Whether handlers chain by tail calls (see the module comment). `build.rs` sets the cfg only
+/// at opt-levels where LLVM reliably turns a call in tail position into a jump.
+const TAIL_CALLS: bool = cfg!(vsp_tail_calls);
+
+/// Where a threaded run stopped. Two words, so it comes back in registers.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Exit {
+    /// With `trap == 0`: the op the dispatch loop runs next, always a slow one. With a trap:
+    /// one past the op that trapped (where the dispatch loop's `ip` would be).
+    pub ip: *const Op,
+    /// 0, or the trap (`TrapCode as u32`).
+    pub trap: u32,
+}
+
+/// `Exit::trap` of a handler that ran and wants the next op run (loop chaining only).
+const CONTINUE: u32 = u32::MAX;
+
+/// A fast op's handler: the op at `ip`, the frame's first slot `fp`, the VM context `ctx`, and
+/// what calls and returns need (`st`).
+type Handler = unsafe fn(ip: *const Op, fp: *mut u64, ctx: *mut VmCtx, st: *mut Shared) -> Exit;
+
+/// The tag of `op`, its first byte (`Op` is `repr(u8)`).
+const fn tag_of(op: &Op) -> usize {
+    // SAFETY: `Op` is `repr(u8)`, so every value starts with its initialized u8 tag.
+    unsafe { *(op as *const Op as *const u8) as usize }
+}
+
+/// The tag of the op at `ip`.
+#[inline(always)]
+fn tag(ip: *const Op) -> usize {
+    // SAFETY: callers pass a pointer to an op of a decoded function (see `run`).
+    unsafe { *(ip as *const u8) as usize }
+}
+
+/// The first tag the fast path leaves to the dispatch loop: `Op` declares its fast ops first.
+const FIRST_SLOW: usize = tag_of(&Op::SilLerp { d: 0, ab: 0, t: 0 });
+
+/// Whether the op at `ip` runs in the fast path.
+#[inline(always)]
+pub(crate) fn is_fast(ip: *const Op) -> bool {
+    tag(ip) < FIRST_SLOW
+}
+
+/// Runs ops from `ip` until one the fast path leaves to the dispatch loop, or a trap.
+///
+/// # Safety
+/// `ip` points at an op of a function decoded by `Program::decode`; `fp` points at a frame of
+/// that function with `num_slots()` slots inside the stack; `ctx` is the live VM context; `st`
+/// describes that frame (`func`, `base`), the stack and the waiting callers.
+/// Decoding validated every slot, jump target and terminator, so every op reached is again an
+/// op of the same function and every slot named is inside the frame.
+#[inline(always)]
+pub(crate) unsafe fn run(ip: *const Op, fp: *mut u64, ctx: *mut VmCtx, st: &mut Shared) -> Exit {
+    let st: *mut Shared = st;
+    // SAFETY (both arms): as this function's contract; each handler keeps it for the next op.
+    if TAIL_CALLS {
+        unsafe { HANDLERS[tag(ip)](ip, fp, ctx, st) }
+    } else {
+        let (mut ip, mut fp) = (ip, fp);
+        while is_fast(ip) {
+            let e = unsafe { HANDLERS[tag(ip)](ip, fp, ctx, st) };
+            if e.trap != CONTINUE {
+                return e;
+            }
+            ip = e.ip;
+            // A call or return moves to another frame.
+            fp = unsafe { (*st).stack.add((*st).base) };
+        }
+        Exit { ip, trap: 0 }
+    }
+}
+
+/// Goes on to the op at `ip`: a jump to its handler (tail calls), or back to `run`'s loop.
+#[inline(always)]
+unsafe fn next(ip: *const Op, fp: *mut u64, ctx: *mut VmCtx, st: *mut Shared) -> Exit {
+    if TAIL_CALLS {
+        // SAFETY: `ip` is the next op of the same function (fall-through or a validated jump
+        // target) or the first op of a callee or the return address of a caller whose frame
+        // `fp` and `st` now describe, so `run`'s contract holds for it.
+        unsafe { HANDLERS[tag(ip)](ip, fp, ctx, st) }
+    } else {
+        Exit { ip, trap: CONTINUE }
+    }
+}
+
+/// Stops the run at the op at `ip`, which trapped.
+#[inline(always)]
+fn trap(ip: *const Op, code: TrapCode) -> Exit {
+    Exit {
+        ip: ip.wrapping_add(1),
+        trap: code as u32,
+    }
+}
+
+/// The handler of every slow op: ends the run there.
+unsafe fn slow(ip: *const Op, _fp: *mut u64, _ctx: *mut VmCtx, _st: *mut Shared) -> Exit {
+    Exit { ip, trap: 0 }
+}
+
+/// Slot `s` of the frame at `fp`.
+#[inline(always)]
+unsafe fn get(fp: *mut u64, s: Slot) -> u64 {
+    // SAFETY: decode validated `s < num_slots()`; `run`'s contract: the frame holds that many.
+    unsafe { *fp.add(s as usize) }
+}
+
+/// Sets slot `s` of the frame at `fp`.
+#[inline(always)]
+unsafe fn set(fp: *mut u64, s: Slot, v: u64) {
+    // SAFETY: as `get`.
+    unsafe { *fp.add(s as usize) = v }
+}
+
+/// `ip + 1 + t`: a relative jump target, as decode made it.
+#[inline(always)]
+unsafe fn target(ip: *const Op, t: u32) -> *const Op {
+    // SAFETY: decode made `t` relative to the next op and validated that the target is an op
+    // of this function.
+    unsafe { ip.add(1).offset(t as i32 as isize) }
+}
+
+/// Defines handler `$name` for ops `$Var`, binding their fields; the body ends in `next` or a
+/// trap. The parameter names come from the caller so that its body can use them.
+macro_rules! handler {
+    ($name:ident, $Var:ident { $($f:ident),* }, |$ip:ident, $fp:ident, $ctx:ident, $st:ident| $body:block) => {
+        #[allow(unused_variables)]
+        unsafe fn $name($ip: *const Op, $fp: *mut u64, $ctx: *mut VmCtx, $st: *mut Shared) -> Exit {
+            // SAFETY: `HANDLERS` sends only `$Var` ops here, and `run`'s contract holds for
+            // `ip`, `fp` and `ctx` (slot accesses, jump targets and the next op rely on it).
+            unsafe {
+                let Op::$Var { $($f),* } = *$ip else { std::hint::unreachable_unchecked() };
+                $body
+            }
+        }
+    };
+}
+
+/// `d = e(x, y)` over raw slots `x = a`, `y = b`.
+macro_rules! op2 {
+    ($name:ident, $Var:ident { $d:ident, $a:ident, $b:ident }, |$x:ident, $y:ident| $e:expr) => {
+        handler!($name, $Var { $d, $a, $b }, |ip, fp, ctx, st| {
+            let ($x, $y) = (get(fp, $a), get(fp, $b));
+            set(fp, $d, $e);
+            next(ip.add(1), fp, ctx, st)
+        });
+    };
+}
+
+/// `d = e(x)` over raw slot `x = a`.
+macro_rules! op1 {
+    ($name:ident, $Var:ident, |$x:ident| $e:expr) => {
+        handler!($name, $Var { d, a }, |ip, fp, ctx, st| {
+            let $x = get(fp, a);
+            set(fp, d, $e);
+            next(ip.add(1), fp, ctx, st)
+        });
+    };
+}
+
+/// `d = e(x, y)` over f64 slots, an f64 result.
+macro_rules! f2 {
+    ($name:ident, $Var:ident, |$x:ident, $y:ident| $e:expr) => {
+        op2!($name, $Var { d, a, b }, |x, y| {
+            let ($x, $y) = (f64::from_bits(x), f64::from_bits(y));
+            let r: f64 = $e;
+            r.to_bits()
+        });
+    };
+}
+
+/// `d = e(x)` over an f64 slot, an f64 result.
+macro_rules! f1 {
+    ($name:ident, $Var:ident, |$x:ident| $e:expr) => {
+        op1!($name, $Var, |x| {
+            let $x = f64::from_bits(x);
+            let r: f64 = $e;
+            r.to_bits()
+        });
+    };
+}
+
+/// `d = (c(x, y)) as u64` over f64 slots.
+macro_rules! fcmp {
+    ($name:ident, $Var:ident, |$x:ident, $y:ident| $c:expr) => {
+        op2!($name, $Var { d, a, b }, |x, y| {
+            let ($x, $y) = (f64::from_bits(x), f64::from_bits(y));
+            ($c) as u64
+        });
+    };
+}
+
+/// `d = e(x, y)?`: a division that may trap.
+macro_rules! div {
+    ($name:ident, $Var:ident, |$x:ident, $y:ident| $e:expr) => {
+        handler!($name, $Var { d, a, b }, |ip, fp, ctx, st| {
+            let ($x, $y) = (get(fp, a), get(fp, b));
+            let r: Result<u64, TrapCode> = $e;
+            match r {
+                Ok(v) => {
+                    set(fp, d, v);
+                    next(ip.add(1), fp, ctx, st)
+                }
+                Err(code) => trap(ip, code),
+            }
+        });
+    };
+}
+
+/// Jumps to `t` when `c(x, y)` holds over raw slots `a`, `b`.
+macro_rules! br2 {
+    ($name:ident, $Var:ident, |$x:ident, $y:ident| $c:expr) => {
+        handler!($name, $Var { a, b, t }, |ip, fp, ctx, st| {
+            let ($x, $y) = (get(fp, a), get(fp, b));
+            let to = if $c { target(ip, t) } else { ip.add(1) };
+            next(to, fp, ctx, st)
+        });
+    };
+}
+
+/// Jumps to `t` when `c(x, y)` holds over f64 slots `a`, `b`.
+macro_rules! brf {
+    ($name:ident, $Var:ident, |$x:ident, $y:ident| $c:expr) => {
+        br2!($name, $Var, |x, y| {
+            let ($x, $y) = (f64::from_bits(x), f64::from_bits(y));
+            $c
+        });
+    };
+}
+
+/// `d = e(x)` for the `$T` at `[a + off]` (little-endian, as memory is).
+macro_rules! load {
+    ($name:ident, $Var:ident, $T:ty, |$x:ident| $e:expr) => {
+        handler!($name, $Var { d, a, off }, |ip, fp, ctx, st| {
+            match mem_at(ctx, get(fp, a), off, size_of::<$T>() as u64) {
+                Some(p) => {
+                    // `mem_at` checked that the bytes read lie inside memory; reads are
+                    // unaligned as memory allows any address.
+                    let $x = <$T>::from_le((p as *const $T).read_unaligned());
+                    set(fp, d, $e);
+                    next(ip.add(1), fp, ctx, st)
+                }
+                None => trap(ip, TrapCode::OutOfBounds),
+            }
+        });
+    };
+}
+
+/// Stores the low bytes of slot `v`, as a `$T`, at `[a + off]`.
+macro_rules! store {
+    ($name:ident, $Var:ident, $T:ty) => {
+        handler!($name, $Var { a, off, v }, |ip, fp, ctx, st| {
+            match mem_at(ctx, get(fp, a), off, size_of::<$T>() as u64) {
+                Some(p) => {
+                    // `mem_at` checked that the bytes written lie inside memory. A typed
+                    // write, not a copy from a local's bytes: a local whose address is taken
+                    // keeps a stack frame, and the call to the next handler stays a call.
+                    (p as *mut $T).write_unaligned((get(fp, v) as $T).to_le());
+                    next(ip.add(1), fp, ctx, st)
+                }
+                None => trap(ip, TrapCode::OutOfBounds),
+            }
+        });
+    };
+}
+
+op1!(mov, Mov, |x| x);
+
+op2!(add_i, AddI { d, a, b }, |x, y| x.wrapping_add(y));
+op2!(sub_i, SubI { d, a, b }, |x, y| x.wrapping_sub(y));
+op2!(mul_i, MulI { d, a, b }, |x, y| x.wrapping_mul(y));
+div!(div_i, DivI, |x, y| {
+    let (x, y) = (x as i64, y as i64);
+    if y == 0 {
+        Err(TrapCode::IntegerDivideByZero)
+    } else if x == i64::MIN && y == -1 {
+        Err(TrapCode::IntegerOverflow)
+    } else {
+        Ok((x / y) as u64)
+    }
+});
+div!(rem_i, RemI, |x, y| match y as i64 {
+    0 => Err(TrapCode::IntegerDivideByZero),
+    y => Ok((x as i64).wrapping_rem(y) as u64),
+});
+div!(udiv, UDiv, |x, y| x
+    .checked_div(y)
+    .ok_or(TrapCode::IntegerDivideByZero));
+div!(urem, URem, |x, y| x
+    .checked_rem(y)
+    .ok_or(TrapCode::IntegerDivideByZero));
+op2!(min_i, MinI { d, a, b }, |x, y| (x as i64).min(y as i64)
+    as u64);
+op2!(max_i, MaxI { d, a, b }, |x, y| (x as i64).max(y as i64)
+    as u64);
+op2!(and, And { d, a, b }, |x, y| x & y);
+op2!(or, Or { d, a, b }, |x, y| x | y);
+op2!(xor, Xor { d, a, b }, |x, y| x ^ y);
+op2!(shl, Shl { d, a, b }, |x, y| x.wrapping_shl(y as u32));
+op2!(
+    shr,
+    Shr { d, a, b },
+    |x, y| (x as i64).wrapping_shr(y as u32) as u64
+);
+op2!(ushr, UShr { d, a, b }, |x, y| x.wrapping_shr(y as u32));
+op2!(rotl, Rotl { d, a, b }, |x, y| x
+    .rotate_left((y & 63) as u32));
+op2!(rotr, Rotr { d, a, b }, |x, y| x
+    .rotate_right((y & 63) as u32));
+op1!(neg_i, NegI, |x| (x as i64).wrapping_neg() as u64);
+op1!(abs_i, AbsI, |x| (x as i64).wrapping_abs() as u64);
+op1!(not_i, NotI, |x| !x);
+op1!(clz, Clz, |x| x.leading_zeros() as u64);
+op1!(ctz, Ctz, |x| x.trailing_zeros() as u64);
+op1!(popcnt, Popcnt, |x| x.count_ones() as u64);
+
+f2!(add_f, AddF, |x, y| x + y);
+f2!(sub_f, SubF, |x, y| x - y);
+f2!(mul_f, MulF, |x, y| x * y);
+f2!(div_f, DivF, |x, y| x / y);
+f2!(min_f, MinF, |x, y| math::f64_min(x, y));
+f2!(max_f, MaxF, |x, y| math::f64_max(x, y));
+op1!(neg_f, NegF, |x| x ^ (1 << 63));
+op1!(abs_f, AbsF, |x| x & !(1 << 63));
+f1!(sqrt, Sqrt, |x| x.sqrt());
+f1!(floor, Floor, |x| x.floor());
+f1!(ceil, Ceil, |x| x.ceil());
+f1!(trunc, Trunc, |x| x.trunc());
+f1!(round_f, RoundF, |x| math::round_half_even(x));
+handler!(math_1, Math { f, d, a }, |ip, fp, ctx, st| {
+    set(fp, d, math1(f, f64::from_bits(get(fp, a))).to_bits());
+    next(ip.add(1), fp, ctx, st)
+});
+handler!(math_2, Math2 { f, d, a, b }, |ip, fp, ctx, st| {
+    let (x, y) = (f64::from_bits(get(fp, a)), f64::from_bits(get(fp, b)));
+    set(fp, d, math2(f, x, y).to_bits());
+    next(ip.add(1), fp, ctx, st)
+});
+op1!(i2f, I2F, |x| (x as i64 as f64).to_bits());
+op1!(f2i, F2I, |x| math::f2i(f64::from_bits(x)) as u64);
+
+op2!(add_s, AddS { d, a, b }, |x, y| sil::add(x as u8, y as u8)
+    as u64);
+op2!(sub_s, SubS { d, a, b }, |x, y| sil::sub(x as u8, y as u8)
+    as u64);
+op2!(mul_s, MulS { d, a, b }, |x, y| sil::mul(x as u8, y as u8)
+    as u64);
+op2!(div_s, DivS { d, a, b }, |x, y| sil::div(x as u8, y as u8)
+    as u64);
+op1!(not_s, NotS, |x| sil::not(x as u8) as u64);
+handler!(sil_1, Sil { f, d, a }, |ip, fp, ctx, st| {
+    set(fp, d, sil1(f, get(fp, a) as u8) as u64);
+    next(ip.add(1), fp, ctx, st)
+});
+handler!(sil_to_f64, SilToF { f, d, a }, |ip, fp, ctx, st| {
+    set(fp, d, sil_to_f(f, get(fp, a) as u8).to_bits());
+    next(ip.add(1), fp, ctx, st)
+});
+handler!(sil_int_op, SilInt { f, d, a, n }, |ip, fp, ctx, st| {
+    set(
+        fp,
+        d,
+        sil_int(f, get(fp, a) as u8, get(fp, n) as i64) as u64,
+    );
+    next(ip.add(1), fp, ctx, st)
+});
+op1!(sil_rho, SilRho, |x| sil::rho(x as u8) as u64);
+op1!(sil_theta, SilTheta, |x| sil::theta(x as u8) as u64);
+op1!(sil_from_byte, SilFromByte, |x| x & 0xFF);
+op2!(
+    sil_new,
+    SilNew { d, rho, theta },
+    |x, y| sil::make(x as i64, y as i64) as u64
+);
+op2!(sil_from, SilFrom { d, re, im }, |x, y| {
+    sil::from_complex(f64::from_bits(x), f64::from_bits(y)) as u64
+});
+
+op2!(eq_i, EqI { d, a, b }, |x, y| (x == y) as u64);
+op2!(ne_i, NeI { d, a, b }, |x, y| (x != y) as u64);
+op2!(lt_i, LtI { d, a, b }, |x, y| ((x as i64) < (y as i64))
+    as u64);
+op2!(le_i, LeI { d, a, b }, |x, y| ((x as i64) <= (y as i64))
+    as u64);
+op2!(lt_u, LtU { d, a, b }, |x, y| (x < y) as u64);
+op2!(le_u, LeU { d, a, b }, |x, y| (x <= y) as u64);
+fcmp!(eq_f, EqF, |x, y| x == y);
+fcmp!(ne_f, NeF, |x, y| x != y);
+fcmp!(lt_f, LtF, |x, y| x < y);
+fcmp!(le_f, LeF, |x, y| x <= y);
+
+handler!(jmp, Jmp { t }, |ip, fp, ctx, st| {
+    next(target(ip, t), fp, ctx, st)
+});
+handler!(jz, Jz { a, t }, |ip, fp, ctx, st| {
+    let to = if get(fp, a) == 0 {
+        target(ip, t)
+    } else {
+        ip.add(1)
+    };
+    next(to, fp, ctx, st)
+});
+handler!(jnz, Jnz { a, t }, |ip, fp, ctx, st| {
+    let to = if get(fp, a) != 0 {
+        target(ip, t)
+    } else {
+        ip.add(1)
+    };
+    next(to, fp, ctx, st)
+});
+br2!(beq_i, BeqI, |x, y| x == y);
+br2!(bne_i, BneI, |x, y| x != y);
+br2!(blt_i, BltI, |x, y| (x as i64) < (y as i64));
+br2!(ble_i, BleI, |x, y| (x as i64) <= (y as i64));
+br2!(blt_u, BltU, |x, y| x < y);
+br2!(ble_u, BleU, |x, y| x <= y);
+brf!(beq_f, BeqF, |x, y| x == y);
+brf!(bne_f, BneF, |x, y| x != y);
+brf!(blt_f, BltF, |x, y| x < y);
+brf!(ble_f, BleF, |x, y| x <= y);
+handler!(add_blt_i, AddBltI { dk, b, t }, |ip, fp, ctx, st| {
+    let (d, k) = unpack_dk(dk);
+    let v = get(fp, d).wrapping_add(get(fp, k));
+    set(fp, d, v);
+    let to = if (v as i64) < (get(fp, b) as i64) {
+        target(ip, t)
+    } else {
+        ip.add(1)
+    };
+    next(to, fp, ctx, st)
+});
+
+load!(load_i64, LoadI64, u64, |x| x);
+load!(load_i32, LoadI32, i32, |x| x as i64 as u64);
+load!(load_u32, LoadU32, u32, |x| x as u64);
+load!(load_i16, LoadI16, i16, |x| x as i64 as u64);
+load!(load_u16, LoadU16, u16, |x| x as u64);
+load!(load_i8, LoadI8, i8, |x| x as i64 as u64);
+load!(load_u8, LoadU8, u8, |x| x as u64);
+store!(store8, Store8, u8);
+store!(store16, Store16, u16);
+store!(store32, Store32, u32);
+store!(store64, Store64, u64);
+
+// A call the fast path makes itself: a fresh frame right above this one, filled from the
+// callee's template, the arguments copied in (the windows do not overlap). It leaves to the
+// dispatch loop the calls of the tiered engine (which look for native code first) and any
+// call that needs a bigger stack or passes the depth limit.
+handler!(call, Call { site }, |ip, fp, ctx, st| {
+    let sh = &mut *st;
+    let s = &*sh.call_sites.add(site as usize);
+    let callee = &*sh.funcs.add(s.target as usize);
+    let nb = sh.base + (*sh.funcs.add(sh.func as usize)).num_slots();
+    let depth = sh.frames.len();
+    // A full frame stack would need a (non-tail) call to grow it: leave that to the loop.
+    if !sh.fast_calls
+        || nb + callee.num_slots() > sh.stack_len
+        || depth == sh.frames.capacity()
+        || depth >= MAX_DEPTH
+    {
+        return slow(ip, fp, ctx, st);
+    }
+    // `nb + num_slots() <= stack_len`: the new frame lies inside the stack.
+    let new_fp = sh.stack.add(nb);
+    callee.init_frame(new_fp);
+    for (k, &a) in s.args.iter().enumerate() {
+        // `k < num_params <= num_slots` of the callee (validated).
+        *new_fp.add(k) = get(fp, a);
+    }
+    // `depth < capacity`: room for one more frame without growing.
+    sh.frames.as_mut_ptr().add(depth).write(Frame {
+        func: sh.func,
+        dest: s.dest,
+        base: sh.base,
+        ret: ip.add(1),
+    });
+    sh.frames.set_len(depth + 1);
+    (sh.func, sh.base) = (s.target, nb);
+    next(callee.ops.as_ptr(), new_fp, ctx, st)
+});
+handler!(ret, Ret { a }, |ip, fp, ctx, st| {
+    return_to_caller(ip, fp, ctx, st, Some(get(fp, a)))
+});
+handler!(ret_void, RetVoid {}, |ip, fp, ctx, st| {
+    return_to_caller(ip, fp, ctx, st, None)
+});
+
+/// Returns `v` to the waiting caller, or leaves the entry function's return to the dispatch
+/// loop, which ends the run.
+///
+/// # Safety
+/// As `run`'s contract, with `ip` at a `Ret` or `RetVoid`.
+#[inline(always)]
+unsafe fn return_to_caller(
+    ip: *const Op,
+    fp: *mut u64,
+    ctx: *mut VmCtx,
+    st: *mut Shared,
+    v: Option<u64>,
+) -> Exit {
+    // SAFETY: `st` is valid (the contract); frames hold only functions of the program, frame
+    // windows inside the stack and return addresses inside their function's ops.
+    unsafe {
+        let sh = &mut *st;
+        let Some(fr) = sh.frames.pop() else {
+            return slow(ip, fp, ctx, st);
+        };
+        (sh.func, sh.base) = (fr.func, fr.base);
+        let fp = sh.stack.add(fr.base);
+        if let Some(v) = v
+            && fr.dest != NO_SLOT
+        {
+            set(fp, fr.dest, v);
+        }
+        next(fr.ret, fp, ctx, st)
+    }
+}
+
+/// A value of each operand type, to build sample ops whose tags `build_handlers` reads.
+trait Sample {
+    const SAMPLE: Self;
+}
+impl Sample for u32 {
+    const SAMPLE: u32 = 0;
+}
+impl Sample for i32 {
+    const SAMPLE: i32 = 0;
+}
+impl Sample for MathFn {
+    const SAMPLE: MathFn = MathFn::Sin;
+}
+impl Sample for Math2Fn {
+    const SAMPLE: Math2Fn = Math2Fn::Atan2;
+}
+impl Sample for SilFn {
+    const SAMPLE: SilFn = SilFn::Inv;
+}
+impl Sample for SilToF {
+    const SAMPLE: SilToF = SilToF::Re;
+}
+impl Sample for SilIntFn {
+    const SAMPLE: SilIntFn = SilIntFn::Pow;
+}
+const fn sample<T: Sample>() -> T {
+    T::SAMPLE
+}
+
+/// `(a sample op, its handler)` pairs, one per fast op.
+macro_rules! entries {
+    ($($name:ident: $Var:ident { $($f:ident),* }),* $(,)?) => {
+        [$((Op::$Var { $($f: sample()),* }, $name as Handler)),*]
+    };
+}
+
+/// The handler of each tag: the fast ops' own, `slow` for the rest.
+static HANDLERS: [Handler; 256] = build_handlers();
+
+/// Builds `HANDLERS`; checked when compiling: every tag below `FIRST_SLOW` has exactly one
+/// handler, so no fast op can reach `slow` (nor a slow op a fast handler).
+const fn build_handlers() -> [Handler; 256] {
+    let entries = entries![
+        mov: Mov { d, a },
+        add_i: AddI { d, a, b },
+        sub_i: SubI { d, a, b },
+        mul_i: MulI { d, a, b },
+        div_i: DivI { d, a, b },
+        rem_i: RemI { d, a, b },
+        udiv: UDiv { d, a, b },
+        urem: URem { d, a, b },
+        min_i: MinI { d, a, b },
+        max_i: MaxI { d, a, b },
+        and: And { d, a, b },
+        or: Or { d, a, b },
+        xor: Xor { d, a, b },
+        shl: Shl { d, a, b },
+        shr: Shr { d, a, b },
+        ushr: UShr { d, a, b },
+        rotl: Rotl { d, a, b },
+        rotr: Rotr { d, a, b },
+        neg_i: NegI { d, a },
+        abs_i: AbsI { d, a },
+        not_i: NotI { d, a },
+        clz: Clz { d, a },
+        ctz: Ctz { d, a },
+        popcnt: Popcnt { d, a },
+        add_f: AddF { d, a, b },
+        sub_f: SubF { d, a, b },
+        mul_f: MulF { d, a, b },
+        div_f: DivF { d, a, b },
+        min_f: MinF { d, a, b },
+        max_f: MaxF { d, a, b },
+        neg_f: NegF { d, a },
+        abs_f: AbsF { d, a },
+        sqrt: Sqrt { d, a },
+        floor: Floor { d, a },
+        ceil: Ceil { d, a },
+        trunc: Trunc { d, a },
+        round_f: RoundF { d, a },
+        math_1: Math { f, d, a },
+        math_2: Math2 { f, d, a, b },
+        i2f: I2F { d, a },
+        f2i: F2I { d, a },
+        add_s: AddS { d, a, b },
+        sub_s: SubS { d, a, b },
+        mul_s: MulS { d, a, b },
+        div_s: DivS { d, a, b },
+        not_s: NotS { d, a },
+        sil_1: Sil { f, d, a },
+        sil_to_f64: SilToF { f, d, a },
+        sil_int_op: SilInt { f, d, a, n },
+        sil_rho: SilRho { d, a },
+        sil_theta: SilTheta { d, a },
+        sil_from_byte: SilFromByte { d, a },
+        sil_new: SilNew { d, rho, theta },
+        sil_from: SilFrom { d, re, im },
+        eq_i: EqI { d, a, b },
+        ne_i: NeI { d, a, b },
+        lt_i: LtI { d, a, b },
+        le_i: LeI { d, a, b },
+        lt_u: LtU { d, a, b },
+        le_u: LeU { d, a, b },
+        eq_f: EqF { d, a, b },
+        ne_f: NeF { d, a, b },
+        lt_f: LtF { d, a, b },
+        le_f: LeF { d, a, b },
+        jmp: Jmp { t },
+        jz: Jz { a, t },
+        jnz: Jnz { a, t },
+        beq_i: BeqI { a, b, t },
+        bne_i: BneI { a, b, t },
+        blt_i: BltI { a, b, t },
+        ble_i: BleI { a, b, t },
+        blt_u: BltU { a, b, t },
+        ble_u: BleU { a, b, t },
+        beq_f: BeqF { a, b, t },
+        bne_f: BneF { a, b, t },
+        blt_f: BltF { a, b, t },
+        ble_f: BleF { a, b, t },
+        add_blt_i: AddBltI { dk, b, t },
+        load_i64: LoadI64 { d, a, off },
+        load_i32: LoadI32 { d, a, off },
+        load_u32: LoadU32 { d, a, off },
+        load_i16: LoadI16 { d, a, off },
+        load_u16: LoadU16 { d, a, off },
+        load_i8: LoadI8 { d, a, off },
+        load_u8: LoadU8 { d, a, off },
+        store8: Store8 { a, off, v },
+        store16: Store16 { a, off, v },
+        store32: Store32 { a, off, v },
+        store64: Store64 { a, off, v },
+        call: Call { site },
+        ret: Ret { a },
+        ret_void: RetVoid {},
+    ];
+    let mut table = [slow as Handler; 256];
+    let mut seen = [false; 256];
+    let mut i = 0;
+    while i < entries.len() {
+        let k = tag_of(&entries[i].0);
+        assert!(k < FIRST_SLOW, "a slow op has a fast handler");
+        assert!(!seen[k], "an op has two handlers");
+        seen[k] = true;
+        table[k] = entries[i].1;
+        i += 1;
+    }
+    assert!(entries.len() == FIRST_SLOW, "a fast op has no handler");
+    table
+}
+
+// Out-of-line helpers for the heavier ops: they keep the loop small, so the registers go to
+// `ip` and `fp`.
+
+#[inline(never)]
+fn math1(f: MathFn, x: f64) -> f64 {
+    match f {
+        MathFn::Sin => math::sin(x),
+        MathFn::Cos => math::cos(x),
+        MathFn::Tan => math::tan(x),
+        MathFn::Asin => math::asin(x),
+        MathFn::Acos => math::acos(x),
+        MathFn::Atan => math::atan(x),
+        MathFn::Exp => math::exp(x),
+        MathFn::Ln => math::ln(x),
+        MathFn::Log10 => math::log10(x),
+    }
+}
+
+#[inline(never)]
+fn math2(f: Math2Fn, x: f64, y: f64) -> f64 {
+    match f {
+        Math2Fn::Atan2 => math::atan2(x, y),
+        Math2Fn::Pow => math::pow(x, y),
+        Math2Fn::Hypot => math::hypot(x, y),
+        Math2Fn::Rem => math::fmod(x, y),
+    }
+}
+
+#[inline(never)]
+fn sil1(f: SilFn, x: u8) -> u8 {
+    match f {
+        SilFn::Inv => sil::inv(x),
+        SilFn::Conj => sil::conj(x),
+        SilFn::Mag => sil::mag(x),
+        SilFn::Phase => sil::phase(x),
+        SilFn::Neg => sil::neg(x),
+    }
+}
+
+#[inline(never)]
+fn sil_to_f(f: SilToF, x: u8) -> f64 {
+    match f {
+        SilToF::Re => sil::re(x),
+        SilToF::Im => sil::im(x),
+        SilToF::Abs => sil::abs(x),
+        SilToF::Arg => sil::arg(x),
+    }
+}
+
+#[inline(never)]
+fn sil_int(f: SilIntFn, x: u8, k: i64) -> u8 {
+    match f {
+        SilIntFn::Pow => sil::pow(x, k),
+        SilIntFn::Root => sil::root(x, k),
+        SilIntFn::Scale => sil::scale(x, k),
+        SilIntFn::Rotate => sil::rotate(x, k),
+    }
+}
+
+/// The host address of the `n` bytes at `[base + off]` (wrapping), if they lie in memory
+/// (the rule of `runtime::mem::range`, with the offset folded in).
+#[inline(always)]
+fn mem_at(ctx: *mut VmCtx, base: u64, off: i32, n: u64) -> Option<*mut u8> {
+    // SAFETY: `ctx` is the live context; its memory fields are read, not borrowed.
+    let (mem, size) = unsafe { ((*ctx).mem_base, (*ctx).mem_size) };
+    let ea = (base as i64).wrapping_add(off as i64);
+    let start = u64::try_from(ea).ok()?;
+    // `start + n` cannot overflow: `start < 2^63` and `n <= 8`.
+    // SAFETY: `start + n <= size`, so the range lies inside the allocation.
+    (start + n <= size).then(|| unsafe { mem.add(start as usize) })
+}
