@@ -102,6 +102,18 @@ pub(crate) enum Op {
         a: Slot,
         b: Slot,
     },
+    /// `div d, a, 2^k` for a literal `2^k`, `1 <= k <= 62`: a rounding shift, no divide.
+    DivPow2I {
+        d: Slot,
+        a: Slot,
+        k: u32,
+    },
+    /// `rem d, a, 2^k` for a literal `2^k`, `1 <= k <= 62`.
+    RemPow2I {
+        d: Slot,
+        a: Slot,
+        k: u32,
+    },
     UDiv {
         d: Slot,
         a: Slot,
@@ -628,6 +640,9 @@ pub(crate) struct CallSite {
     pub dest: Slot,
     /// For `CallI`: the signature id the handle's function must have.
     pub sig: u32,
+    /// The calling function's frame size in slots: the callee's frame starts that far above
+    /// the caller's (so a call needs no look-up of its own function).
+    pub frame: u32,
 }
 
 /// One function, decoded.
@@ -655,14 +670,22 @@ impl Code {
     /// `dst` points at `num_slots()` writable slots that do not overlap the template.
     #[inline(always)]
     pub unsafe fn init_frame(&self, dst: *mut u64) {
-        // Templates are whole chunks (decode pads them): one 32-byte copy per chunk, no call to
-        // memcpy for the usual small frame, and no loop for the rest.
+        // Templates are whole chunks, at least one (decode pads them): one 32-byte copy per
+        // chunk, no call to memcpy, and the first two chunks (frames of up to 8 slots, the
+        // usual small function) without a loop.
         let t = self.frame_template.as_ptr() as *const [u64; FRAME_CHUNK];
         let dst = dst as *mut [u64; FRAME_CHUNK];
-        for k in 0..self.frame_template.len() / FRAME_CHUNK {
-            // SAFETY: chunk `k` lies inside the template and inside the new frame (the
-            // contract), and the two do not overlap.
-            unsafe { dst.add(k).write_unaligned(t.add(k).read_unaligned()) };
+        let chunks = self.frame_template.len() / FRAME_CHUNK;
+        // SAFETY (each copy): chunk `k < chunks` lies inside the template and inside the new
+        // frame (the contract), and the two do not overlap.
+        unsafe {
+            dst.write_unaligned(t.read_unaligned());
+            if chunks > 1 {
+                dst.add(1).write_unaligned(t.add(1).read_unaligned());
+                for k in 2..chunks {
+                    dst.add(k).write_unaligned(t.add(k).read_unaligned());
+                }
+            }
         }
     }
 }
@@ -674,6 +697,8 @@ impl Op {
         use Op::*;
         match *self {
             Mov { d, a }
+            | DivPow2I { d, a, .. }
+            | RemPow2I { d, a, .. }
             | NegI { d, a }
             | AbsI { d, a }
             | NotI { d, a }

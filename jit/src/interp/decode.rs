@@ -129,6 +129,10 @@ impl Program {
                         {
                             return Err(format!("`{name}`: call operand out of range"));
                         }
+                        // A callee's frame must start above all of its caller's.
+                        if s.frame as u64 != n {
+                            return Err(format!("`{name}`: call site with the wrong frame size"));
+                        }
                         match *op {
                             Op::Call { .. } | Op::Tail { .. } => {
                                 match self.funcs.get(s.target as usize) {
@@ -201,6 +205,7 @@ impl<'a> FuncDecoder<'a> {
     }
 
     fn run(mut self) -> Code {
+        let first_site = self.p.call_sites.len();
         // Op index where each instruction starts (instructions may take 0, 1 or 2 ops).
         let mut starts = Vec::with_capacity(self.f.body.len() + 1);
         let headers = if self.opts.loop_heads || self.opts.profile {
@@ -282,6 +287,9 @@ impl<'a> FuncDecoder<'a> {
                 .max(FRAME_CHUNK),
             0,
         );
+        for site in &mut self.p.call_sites[first_site..] {
+            site.frame = template.len() as u32;
+        }
         Code {
             ops: self.ops.into(),
             frame_template: template.into(),
@@ -375,6 +383,8 @@ impl<'a> FuncDecoder<'a> {
             args,
             dest,
             sig,
+            // Set once the frame's size is known (end of `run`).
+            frame: 0,
         });
         self.p.call_sites.len() as u32 - 1
     }
@@ -402,8 +412,25 @@ impl<'a> FuncDecoder<'a> {
             }
             Inst::Bin { op, d, a, b } => {
                 let ty = self.reg_ty(*d);
-                let (a, b, d) = (self.slot(a, ty), self.slot(b, ty), d.0);
-                self.emit(bin(*op, ty, d, a, b));
+                // Division by a literal power of two, as compilers do it: a shift. `2^63` is
+                // not an i64, and `/ 1` is not worth an op of its own.
+                let pow2 = match (op, b) {
+                    (BinOp::Div | BinOp::Rem, Operand::Const(c)) if ty == Type::I64 => c
+                        .to_slot(Type::I64)
+                        .filter(|&v| v.is_power_of_two() && (2..=1 << 62).contains(&v))
+                        .map(|v| v.trailing_zeros()),
+                    _ => None,
+                };
+                let (a, d) = (self.slot(a, ty), d.0);
+                if let Some(k) = pow2 {
+                    self.emit(match op {
+                        BinOp::Div => Op::DivPow2I { d, a, k },
+                        _ => Op::RemPow2I { d, a, k },
+                    });
+                } else {
+                    let b = self.slot(b, ty);
+                    self.emit(bin(*op, ty, d, a, b));
+                }
             }
             Inst::Un { op, d, a } => {
                 let dty = self.reg_ty(*d);
@@ -845,6 +872,18 @@ mod tests {
         assert_eq!(count(|o| matches!(o, Op::Jmp { .. })), 1, "{ops:#?}");
         // `h1` (rotated into `blt`), `l14`, `l15` and `l16`.
         assert_eq!(count(|o| matches!(o, Op::AddBltI { .. })), 4, "{ops:#?}");
+    }
+
+    #[test]
+    fn division_by_a_literal_power_of_two_is_a_shift() {
+        let src = include_str!("../../../tests/programs/arith_div_rem_pow2.sil");
+        let ops = main_ops(src, DecodeOptions::default());
+        let count = |pred: fn(&Op) -> bool| ops.iter().filter(|o| pred(o)).count();
+        // 13 dividends, each by 2, 4, 1024 and 2^62 (rewritten) and by 1, -2 and MIN (not).
+        assert_eq!(count(|o| matches!(o, Op::DivPow2I { .. })), 13 * 4);
+        assert_eq!(count(|o| matches!(o, Op::RemPow2I { .. })), 13 * 4);
+        assert_eq!(count(|o| matches!(o, Op::DivI { .. })), 13 * 3);
+        assert_eq!(count(|o| matches!(o, Op::RemI { .. })), 13 * 3);
     }
 
     #[test]

@@ -410,7 +410,7 @@ impl Vm {
                 if sh.frames.len() >= MAX_DEPTH {
                     trap!(StackOverflow);
                 }
-                let nb = base + code.num_slots();
+                let nb = base + s.frame as usize;
                 frame!(c, nb);
                 // SAFETY: `frame!` made room for the callee's frame at `nb`.
                 let new_fp = unsafe { stack.as_mut_ptr().add(nb) };

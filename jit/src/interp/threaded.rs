@@ -114,6 +114,13 @@ unsafe fn slow(ip: *const Op, _fp: *mut u64, _ctx: *mut VmCtx, _st: *mut Shared)
     Exit { ip, trap: 0 }
 }
 
+/// `x`, plus `2^k - 1` if it is negative: then `>> k` divides by `2^k` rounding toward zero,
+/// as `div` does (`1 <= k <= 62`, so the sum cannot overflow).
+#[inline(always)]
+fn round_toward_zero(x: i64, k: u32) -> i64 {
+    x + ((x >> 63) as u64 >> (64 - k)) as i64
+}
+
 /// Slot `s` of the frame at `fp`.
 #[inline(always)]
 unsafe fn get(fp: *mut u64, s: Slot) -> u64 {
@@ -305,6 +312,19 @@ div!(udiv, UDiv, |x, y| x
 div!(urem, URem, |x, y| x
     .checked_rem(y)
     .ok_or(TrapCode::IntegerDivideByZero));
+handler!(div_pow2_i, DivPow2I { d, a, k }, |ip, fp, ctx, st| {
+    set(fp, d, (round_toward_zero(get(fp, a) as i64, k) >> k) as u64);
+    next(ip.add(1), fp, ctx, st)
+});
+handler!(rem_pow2_i, RemPow2I { d, a, k }, |ip, fp, ctx, st| {
+    let x = get(fp, a) as i64;
+    set(
+        fp,
+        d,
+        x.wrapping_sub(round_toward_zero(x, k) >> k << k) as u64,
+    );
+    next(ip.add(1), fp, ctx, st)
+});
 op2!(min_i, MinI { d, a, b }, |x, y| (x as i64).min(y as i64)
     as u64);
 op2!(max_i, MaxI { d, a, b }, |x, y| (x as i64).max(y as i64)
@@ -466,7 +486,7 @@ handler!(call, Call { site }, |ip, fp, ctx, st| {
     let sh = &mut *st;
     let s = &*sh.call_sites.add(site as usize);
     let callee = &*sh.funcs.add(s.target as usize);
-    let nb = sh.base + (*sh.funcs.add(sh.func as usize)).num_slots();
+    let nb = sh.base + s.frame as usize;
     let depth = sh.frames.len();
     // A full frame stack would need a (non-tail) call to grow it: leave that to the loop.
     if !sh.fast_calls
@@ -477,11 +497,27 @@ handler!(call, Call { site }, |ip, fp, ctx, st| {
         return slow(ip, fp, ctx, st);
     }
     // `nb + num_slots() <= stack_len`: the new frame lies inside the stack.
-    let new_fp = sh.stack.add(nb);
+    let new_fp = fp.add(s.frame as usize);
     callee.init_frame(new_fp);
-    for (k, &a) in s.args.iter().enumerate() {
-        // `k < num_params <= num_slots` of the callee (validated).
-        *new_fp.add(k) = get(fp, a);
+    // `k < num_params <= num_slots` of the callee (validated). Up to three arguments
+    // without a loop.
+    match *s.args {
+        [] => {}
+        [a] => *new_fp = get(fp, a),
+        [a, b] => {
+            *new_fp = get(fp, a);
+            *new_fp.add(1) = get(fp, b);
+        }
+        [a, b, c] => {
+            *new_fp = get(fp, a);
+            *new_fp.add(1) = get(fp, b);
+            *new_fp.add(2) = get(fp, c);
+        }
+        ref args => {
+            for (k, &a) in args.iter().enumerate() {
+                *new_fp.add(k) = get(fp, a);
+            }
+        }
     }
     // `depth < capacity`: room for one more frame without growing.
     sh.frames.as_mut_ptr().add(depth).write(Frame {
@@ -581,6 +617,8 @@ const fn build_handlers() -> [Handler; 256] {
         mul_i: MulI { d, a, b },
         div_i: DivI { d, a, b },
         rem_i: RemI { d, a, b },
+        div_pow2_i: DivPow2I { d, a, k },
+        rem_pow2_i: RemPow2I { d, a, k },
         udiv: UDiv { d, a, b },
         urem: URem { d, a, b },
         min_i: MinI { d, a, b },
