@@ -692,10 +692,17 @@ impl Code {
 
 impl Op {
     /// Calls `f` with every frame slot this op reads or writes (not call-site arguments, which
-    /// live in `CallSite`).
+    /// live in `CallSite`); a destination comes first.
     pub(crate) fn for_each_slot(&self, mut f: impl FnMut(Slot)) {
+        let mut op = *self;
+        op.for_each_slot_mut(|s| f(*s));
+    }
+
+    /// As `for_each_slot`, letting `f` change each slot (renaming a leaf's slots when it is
+    /// inlined). `AddBltI`'s packed slots are renamed only if the new ones still fit.
+    pub(crate) fn for_each_slot_mut(&mut self, mut f: impl FnMut(&mut Slot)) {
         use Op::*;
-        match *self {
+        match self {
             Mov { d, a }
             | DivPow2I { d, a, .. }
             | RemPow2I { d, a, .. }
@@ -816,10 +823,13 @@ impl Op {
                 f(b);
             }
             AddBltI { dk, b, .. } => {
-                let (d, k) = unpack_dk(dk);
-                f(d);
-                f(k);
+                let (mut d, mut k) = unpack_dk(*dk);
+                f(&mut d);
+                f(&mut k);
                 f(b);
+                if let Some(packed) = pack_dk(d, k) {
+                    *dk = packed;
+                }
             }
             MemCopy { dst, src, n } => {
                 f(dst);

@@ -68,6 +68,11 @@ impl Program {
             p.funcs.push(code);
             p.names.push(f.name.clone());
         }
+        // Not when instrumented: the tiered engine counts calls and may redefine a leaf under
+        // its callers' OSR code, and the profiler counts functions and loops.
+        if opts == DecodeOptions::default() {
+            p.inline_leaves();
+        }
         p.validate()?;
         // The loop follows jumps relative to the next op (no base pointer needed): store each
         // validated target as that offset, an i32 in the u32 field.

@@ -3,6 +3,7 @@
 mod code;
 mod decode;
 mod exec;
+mod inline;
 mod threaded;
 
 pub(crate) use decode::LoopInfo;
