@@ -530,9 +530,9 @@ pub(crate) enum Op {
     },
     RetVoid,
 
-    // Everything above runs in the threaded fast path (`threaded.rs`; calls only outside the
-    // tiered engine, and the dispatch loop takes over those that need a bigger stack);
-    // everything from here on needs the dispatch loop's program tables, tiering or I/O.
+    // Everything above runs in the threaded fast path (`threaded.rs`; the dispatch loop takes
+    // over the calls that need a bigger stack, native code or a tier-up); everything from
+    // here on needs the dispatch loop's program tables, tiering or I/O.
     /// `a` and `b` are `Program::pairs[ab]` (keeps `Op` at 16 bytes).
     SilLerp {
         d: Slot,

@@ -60,9 +60,12 @@ pub(super) struct Shared {
     /// The running function and its frame's first slot.
     pub func: u32,
     pub base: usize,
-    /// Whether the fast path may make calls itself: not for the tiered engine, whose calls
-    /// look for native code first.
-    pub fast_calls: bool,
+    /// The tiered engine's entry and call count of each function (null for the plain
+    /// interpreter): the fast path makes a call itself only while the callee has no native
+    /// code and is not about to ask for it. The counts pointer is taken afresh from
+    /// `TierHooks` before each threaded run.
+    pub entries: *const AtomicPtr<u8>,
+    pub call_counts: *mut u32,
 }
 
 /// The interpreter's machine state, reusable across runs.
@@ -283,6 +286,13 @@ impl Vm {
         tier: &mut TierHooks,
         at: &mut (u32, u32),
     ) -> Result<Completion, Stop> {
+        // The fast path indexes these without checks (the loop's own look-ups are checked).
+        assert!(
+            !TIER
+                || (tier.entries.len() >= prog.funcs.len()
+                    && tier.call_counts.len() >= prog.funcs.len()),
+            "the tiered engine has an entry and a call count for every function"
+        );
         let mut sh = Shared {
             funcs: prog.funcs.as_ptr(),
             call_sites: prog.call_sites.as_ptr(),
@@ -291,7 +301,12 @@ impl Vm {
             stack_len: self.stack.len(),
             func: at.0,
             base: 0,
-            fast_calls: !TIER,
+            entries: if TIER {
+                tier.entries.as_ptr()
+            } else {
+                std::ptr::null()
+            },
+            call_counts: std::ptr::null_mut(),
         };
         let result = self.exec_loop::<TIER>(prog, env, tier, at, &mut sh);
         self.frames = sh.frames;
@@ -523,6 +538,9 @@ impl Vm {
             // return address is an op of its function, so `ip` points at an op here.
             if threaded::is_fast(ip) {
                 (sh.func, sh.base) = (func, base);
+                if TIER {
+                    sh.call_counts = tier.call_counts.as_mut_ptr();
+                }
                 // SAFETY: `ip` as above; `fp` is this frame, made by `frame!` (or `run`) with
                 // `num_slots()` slots; `ctx` is the live context; `sh` describes this frame,
                 // the stack and the waiting callers.

@@ -14,6 +14,7 @@ use super::exec::{Frame, MAX_DEPTH, Shared};
 use crate::trap::TrapCode;
 use runtime::vmctx::VmCtx;
 use runtime::{math, sil};
+use std::sync::atomic::Ordering;
 
 /// Whether handlers chain by tail calls (see the module comment). `build.rs` sets the cfg only
 /// at opt-levels where LLVM reliably turns a call in tail position into a jump.
@@ -480,19 +481,21 @@ store!(store64, Store64, u64);
 
 // A call the fast path makes itself: a fresh frame right above this one, filled from the
 // callee's template, the arguments copied in (the windows do not overlap). It leaves to the
-// dispatch loop the calls of the tiered engine (which look for native code first) and any
-// call that needs a bigger stack or passes the depth limit.
+// dispatch loop any call that needs a bigger stack or passes the depth limit, and for the
+// tiered engine a call to a function with native code or whose count is about to run out
+// (the loop then calls the native code or asks for it, exactly as it would have).
 handler!(call, Call { site }, |ip, fp, ctx, st| {
     let sh = &mut *st;
     let s = &*sh.call_sites.add(site as usize);
     let callee = &*sh.funcs.add(s.target as usize);
     let nb = sh.base + s.frame as usize;
     let depth = sh.frames.len();
-    // A full frame stack would need a (non-tail) call to grow it: leave that to the loop.
-    if !sh.fast_calls
-        || nb + callee.num_slots() > sh.stack_len
+    // A full frame stack would need a (non-tail) call to grow it: leave that to the loop. The
+    // tier count last: a call it counts must not go to the loop too, which would count again.
+    if nb + callee.num_slots() > sh.stack_len
         || depth == sh.frames.capacity()
         || depth >= MAX_DEPTH
+        || (!sh.entries.is_null() && !tier_counts_call(sh, s.target))
     {
         return slow(ip, fp, ctx, st);
     }
@@ -536,6 +539,32 @@ handler!(ret, Ret { a }, |ip, fp, ctx, st| {
 handler!(ret_void, RetVoid {}, |ip, fp, ctx, st| {
     return_to_caller(ip, fp, ctx, st, None)
 });
+
+/// Tiered engine: counts an interpreted call of `f` and says yes, if `f` has no native code
+/// and its count does not run out with this call (which the dispatch loop must see, to ask
+/// for code); otherwise says no and counts nothing.
+///
+/// # Safety
+/// `sh.entries` and `sh.call_counts` point at one entry and count per function of the
+/// program, `f` is one of them, and nothing else touches the counts during the run.
+#[inline(always)]
+unsafe fn tier_counts_call(sh: &mut Shared, f: u32) -> bool {
+    // SAFETY: the contract.
+    unsafe {
+        if !(*sh.entries.add(f as usize))
+            .load(Ordering::Acquire)
+            .is_null()
+        {
+            return false;
+        }
+        let count = &mut *sh.call_counts.add(f as usize);
+        if *count <= 1 {
+            return false;
+        }
+        *count -= 1;
+        true
+    }
+}
 
 /// Returns `v` to the waiting caller, or leaves the entry function's return to the dispatch
 /// loop, which ends the run.
