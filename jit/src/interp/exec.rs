@@ -536,7 +536,7 @@ impl Vm {
         loop {
             // SAFETY: validated: every function ends in a terminator, and every jump target and
             // return address is an op of its function, so `ip` points at an op here.
-            if threaded::is_fast(ip) {
+            if unsafe { threaded::is_fast(ip) } {
                 (sh.func, sh.base) = (func, base);
                 if TIER {
                     sh.call_counts = tier.call_counts.as_mut_ptr();

@@ -3,10 +3,10 @@
 //!
 //! Optimized builds turn those calls into jumps (`vsp_tail_calls`, set by `build.rs`), so a
 //! run of fast ops is threaded code: each handler jumps straight to the next through its own
-//! indirect branch, with `ip`, `fp` and the VM context in argument registers and no shared
-//! dispatch block. Anything that needs the dispatch loop's state (calls, returns, switch
-//! tables, tiering, output) ends the run: the slow op's handler returns its address and
-//! `exec.rs` carries on. Unoptimized builds, where LLVM makes no sibling calls, chain the same
+//! indirect branch, with `ip`, `fp`, the VM context and the call state in argument registers
+//! and no shared dispatch block. Plain calls and returns are fast ops too. Anything else that
+//! needs the dispatch loop (switch tables, tail and indirect calls, host calls, native code,
+//! output) ends the run: the slow op's handler returns its address and `exec.rs` carries on. Unoptimized builds, where LLVM makes no sibling calls, chain the same
 //! handlers from a loop instead, so the native stack never grows with the ops run.
 
 use super::code::*;
@@ -44,9 +44,12 @@ const fn tag_of(op: &Op) -> usize {
 }
 
 /// The tag of the op at `ip`.
+///
+/// # Safety
+/// `ip` points at an op.
 #[inline(always)]
-fn tag(ip: *const Op) -> usize {
-    // SAFETY: callers pass a pointer to an op of a decoded function (see `run`).
+unsafe fn tag(ip: *const Op) -> usize {
+    // SAFETY: the contract; `Op` is `repr(u8)`, its tag is its first byte.
     unsafe { *(ip as *const u8) as usize }
 }
 
@@ -54,9 +57,13 @@ fn tag(ip: *const Op) -> usize {
 const FIRST_SLOW: usize = tag_of(&Op::SilLerp { d: 0, ab: 0, t: 0 });
 
 /// Whether the op at `ip` runs in the fast path.
+///
+/// # Safety
+/// `ip` points at an op.
 #[inline(always)]
-pub(crate) fn is_fast(ip: *const Op) -> bool {
-    tag(ip) < FIRST_SLOW
+pub(crate) unsafe fn is_fast(ip: *const Op) -> bool {
+    // SAFETY: the contract.
+    unsafe { tag(ip) < FIRST_SLOW }
 }
 
 /// Runs ops from `ip` until one the fast path leaves to the dispatch loop, or a trap.
@@ -75,7 +82,7 @@ pub(crate) unsafe fn run(ip: *const Op, fp: *mut u64, ctx: *mut VmCtx, st: &mut 
         unsafe { HANDLERS[tag(ip)](ip, fp, ctx, st) }
     } else {
         let (mut ip, mut fp) = (ip, fp);
-        while is_fast(ip) {
+        while unsafe { is_fast(ip) } {
             let e = unsafe { HANDLERS[tag(ip)](ip, fp, ctx, st) };
             if e.trap != CONTINUE {
                 return e;
@@ -750,8 +757,8 @@ const fn build_handlers() -> [Handler; 256] {
     table
 }
 
-// Out-of-line helpers for the heavier ops: they keep the loop small, so the registers go to
-// `ip` and `fp`.
+// Out-of-line helpers for the heavier ops: their handlers stay small, with `ip`, `fp`, the
+// context and the call state left in their argument registers across the call.
 
 #[inline(never)]
 fn math1(f: MathFn, x: f64) -> f64 {
