@@ -114,6 +114,17 @@ pub(crate) enum Op {
         a: Slot,
         k: u32,
     },
+    /// `div`/`rem` by any other literal but 0 and -1 (in slot `b`): they cannot trap.
+    DivConstI {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    RemConstI {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
     UDiv {
         d: Slot,
         a: Slot,
@@ -744,6 +755,8 @@ impl Op {
             | MulI { d, a, b }
             | DivI { d, a, b }
             | RemI { d, a, b }
+            | DivConstI { d, a, b }
+            | RemConstI { d, a, b }
             | UDiv { d, a, b }
             | URem { d, a, b }
             | MinI { d, a, b }

@@ -419,18 +419,34 @@ impl<'a> FuncDecoder<'a> {
                 let ty = self.reg_ty(*d);
                 // Division by a literal power of two, as compilers do it: a shift. `2^63` is
                 // not an i64, and `/ 1` is not worth an op of its own.
-                let pow2 = match (op, b) {
-                    (BinOp::Div | BinOp::Rem, Operand::Const(c)) if ty == Type::I64 => c
-                        .to_slot(Type::I64)
-                        .filter(|&v| v.is_power_of_two() && (2..=1 << 62).contains(&v))
-                        .map(|v| v.trailing_zeros()),
+                // Any other literal but 0 and -1 cannot trap: no checks at run time.
+                let divisor = match (op, b) {
+                    (BinOp::Div | BinOp::Rem, Operand::Const(c)) if ty == Type::I64 => {
+                        c.to_slot(Type::I64)
+                    }
                     _ => None,
                 };
                 let (a, d) = (self.slot(a, ty), d.0);
-                if let Some(k) = pow2 {
-                    self.emit(match op {
-                        BinOp::Div => Op::DivPow2I { d, a, k },
-                        _ => Op::RemPow2I { d, a, k },
+                let is_div = matches!(op, BinOp::Div);
+                if let Some(v) = divisor
+                    && v.is_power_of_two()
+                    && (2..=1 << 62).contains(&v)
+                {
+                    let k = v.trailing_zeros();
+                    self.emit(if is_div {
+                        Op::DivPow2I { d, a, k }
+                    } else {
+                        Op::RemPow2I { d, a, k }
+                    });
+                } else if let Some(v) = divisor
+                    && v != 0
+                    && v != u64::MAX
+                {
+                    let b = self.slot(b, ty);
+                    self.emit(if is_div {
+                        Op::DivConstI { d, a, b }
+                    } else {
+                        Op::RemConstI { d, a, b }
                     });
                 } else {
                     let b = self.slot(b, ty);
@@ -880,15 +896,24 @@ mod tests {
     }
 
     #[test]
-    fn division_by_a_literal_power_of_two_is_a_shift() {
+    fn division_by_a_literal_needs_no_checks_and_by_a_power_of_two_is_a_shift() {
         let src = include_str!("../../../tests/programs/arith_div_rem_pow2.sil");
         let ops = main_ops(src, DecodeOptions::default());
         let count = |pred: fn(&Op) -> bool| ops.iter().filter(|o| pred(o)).count();
-        // 13 dividends, each by 2, 4, 1024 and 2^62 (rewritten) and by 1, -2 and MIN (not).
+        // 13 dividends, each by 2, 4, 1024 and 2^62 (shifts) and by 1, -2 and MIN (divides
+        // without checks: no literal but 0 and -1 can trap).
         assert_eq!(count(|o| matches!(o, Op::DivPow2I { .. })), 13 * 4);
         assert_eq!(count(|o| matches!(o, Op::RemPow2I { .. })), 13 * 4);
-        assert_eq!(count(|o| matches!(o, Op::DivI { .. })), 13 * 3);
-        assert_eq!(count(|o| matches!(o, Op::RemI { .. })), 13 * 3);
+        assert_eq!(count(|o| matches!(o, Op::DivConstI { .. })), 13 * 3);
+        assert_eq!(count(|o| matches!(o, Op::RemConstI { .. })), 13 * 3);
+        assert_eq!(count(|o| matches!(o, Op::DivI { .. } | Op::RemI { .. })), 0);
+        // By -1 (which overflows on MIN) or 0 they keep their checks.
+        let checked = main_ops(
+            "func main() {\n reg r: i64\n div r, r, -1\n rem r, r, 0\n ret\n}\n",
+            DecodeOptions::default(),
+        );
+        assert!(matches!(checked[0], Op::DivI { .. }), "{checked:?}");
+        assert!(matches!(checked[1], Op::RemI { .. }), "{checked:?}");
     }
 
     #[test]

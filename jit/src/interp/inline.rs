@@ -19,6 +19,8 @@ fn pure_dest(op: &Op) -> Option<Slot> {
         | SubI { d, .. }
         | MulI { d, .. }
         | DivPow2I { d, .. }
+        | DivConstI { d, .. }
+        | RemConstI { d, .. }
         | RemPow2I { d, .. }
         | MinI { d, .. }
         | MaxI { d, .. }

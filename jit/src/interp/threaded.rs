@@ -320,6 +320,16 @@ div!(udiv, UDiv, |x, y| x
 div!(urem, URem, |x, y| x
     .checked_rem(y)
     .ok_or(TrapCode::IntegerDivideByZero));
+op2!(div_const_i, DivConstI { d, a, b }, |x, y| {
+    // SAFETY: decode made this op only for a literal divisor other than 0 and -1.
+    std::hint::assert_unchecked(y != 0 && y != u64::MAX);
+    ((x as i64) / (y as i64)) as u64
+});
+op2!(rem_const_i, RemConstI { d, a, b }, |x, y| {
+    // SAFETY: as `div_const_i`.
+    std::hint::assert_unchecked(y != 0 && y != u64::MAX);
+    ((x as i64) % (y as i64)) as u64
+});
 handler!(div_pow2_i, DivPow2I { d, a, k }, |ip, fp, ctx, st| {
     set(fp, d, (round_toward_zero(get(fp, a) as i64, k) >> k) as u64);
     next(ip.add(1), fp, ctx, st)
@@ -653,6 +663,8 @@ const fn build_handlers() -> [Handler; 256] {
         mul_i: MulI { d, a, b },
         div_i: DivI { d, a, b },
         rem_i: RemI { d, a, b },
+        div_const_i: DivConstI { d, a, b },
+        rem_const_i: RemConstI { d, a, b },
         div_pow2_i: DivPow2I { d, a, k },
         rem_pow2_i: RemPow2I { d, a, k },
         udiv: UDiv { d, a, b },
