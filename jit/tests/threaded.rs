@@ -5,7 +5,7 @@
 
 use jit::{Config, EngineKind, Instance, Linker, Value};
 
-/// Iterations: with ~130 ops each, tens of millions of handler runs.
+/// Iterations: with ~200 ops each, tens of millions of handler runs.
 const N: i64 = 200_000;
 
 /// One loop whose body runs every op kind of the fast path, and plain calls and returns.
@@ -121,6 +121,77 @@ j12:
     load.u16 c, [12]
     load.i8 c, [14]
     load.u8 c, [14]
+    add c, a, 1
+    add c, c, 2
+    sub c, 9, c
+    sub c, c, 1
+    mul c, c, 3
+    and c, c, 1023
+    or c, c, 1
+    xor c, c, 5
+    shl c, c, 1
+    shr c, c, 1
+    ushr c, c, 1
+    div c, c, 3
+    rem c, c, 7
+    div c, c, 2
+    rem c, c, 4
+    i2f f, c
+    add g, f, 1.0
+    sub g, g, 0.5
+    sub g, 2.0, g
+    mul g, g, g
+    div g, g, 3.0
+    div g, 1.0, g
+    sqrt g, g
+    f2i c, g
+    store.i64 [16], c
+    add c, a, 0
+    store.i8 [24], c
+    mul g, f, 1.0
+    store.f64 [32], g
+    and c, a, 0
+    load.i64 c, [c]
+    and c, a, 0
+    load.i32 c, [c]
+    and c, a, 0
+    load.u8 c, [c]
+    add c, a, 0
+    jz c, k1
+k1:
+    add c, a, 0
+    jnz c, k2
+k2:
+    add c, a, 0
+    beq c, b, k3
+k3:
+    add c, a, 0
+    bne c, b, k4
+k4:
+    add c, a, 0
+    blt c, b, k5
+k5:
+    add c, a, 0
+    blt b, c, k6
+k6:
+    add c, a, 0
+    ble c, b, k7
+k7:
+    add c, a, 0
+    ble b, c, k8
+k8:
+    add g, f, 0.0
+    blt g, f, k9
+k9:
+    add g, f, 0.0
+    blt f, g, k10
+k10:
+    add g, f, 0.0
+    ble g, f, k11
+k11:
+    add g, f, 0.0
+    ble f, g, k12
+k12:
     call c, leaf(c)
     call nothing()
     jmp latch

@@ -67,7 +67,7 @@ pub(crate) enum SilIntFn {
 }
 
 /// `repr(u8)`: the tag is the op's first byte, which the threaded fast path reads to pick the
-/// next handler (`threaded::tag`). Ops up to `Store64` are the fast path's; `FIRST_SLOW` and the
+/// next handler (`threaded::tag`). Ops up to `RetVoid` are the fast path's; `FIRST_SLOW` and the
 /// order of the variants below keep that range contiguous.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[repr(u8)]
@@ -532,6 +532,214 @@ pub(crate) enum Op {
         v: Slot,
     },
 
+    // Forwarded operands (`decode::forward`): the same ops as above, but the operand named
+    // `Acc` (`a`, or `b` for `..AccB`) is read from the handler's register copy of the previous
+    // op's result (`acc` for integers, `facc` for f64) instead of from its slot. The slot still
+    // holds the same value, so every field keeps its meaning; only the dispatch differs, and a
+    // dependent chain skips a store-to-load round trip through the frame per op.
+    AddIAcc {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    SubIAcc {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    SubIAccB {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    MulIAcc {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    AndAcc {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    OrAcc {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    XorAcc {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    ShlAcc {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    ShrAcc {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    UShrAcc {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    DivConstIAcc {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    RemConstIAcc {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    DivPow2IAcc {
+        d: Slot,
+        a: Slot,
+        k: u32,
+    },
+    RemPow2IAcc {
+        d: Slot,
+        a: Slot,
+        k: u32,
+    },
+    I2FAcc {
+        d: Slot,
+        a: Slot,
+    },
+    AddFAcc {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    SubFAcc {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    SubFAccB {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    MulFAcc {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    DivFAcc {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    DivFAccB {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    SqrtAcc {
+        d: Slot,
+        a: Slot,
+    },
+    F2IAcc {
+        d: Slot,
+        a: Slot,
+    },
+    JzAcc {
+        a: Slot,
+        t: u32,
+    },
+    JnzAcc {
+        a: Slot,
+        t: u32,
+    },
+    BeqIAcc {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BneIAcc {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BltIAcc {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BltIAccB {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BleIAcc {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BleIAccB {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BltFAcc {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BltFAccB {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BleFAcc {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BleFAccB {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    /// Loads whose address `a` is forwarded.
+    LoadI64Acc {
+        d: Slot,
+        a: Slot,
+        off: i32,
+    },
+    LoadI32Acc {
+        d: Slot,
+        a: Slot,
+        off: i32,
+    },
+    LoadU8Acc {
+        d: Slot,
+        a: Slot,
+        off: i32,
+    },
+    /// Stores whose value `v` is forwarded: an integer (`acc`), or an f64 (`facc`, `..AccF`).
+    Store8Acc {
+        a: Slot,
+        off: i32,
+        v: Slot,
+    },
+    Store64Acc {
+        a: Slot,
+        off: i32,
+        v: Slot,
+    },
+    Store64AccF {
+        a: Slot,
+        off: i32,
+        v: Slot,
+    },
+
     /// `Program::call_sites[site]`.
     Call {
         site: u32,
@@ -746,7 +954,15 @@ impl Op {
             | LoadI16 { d, a, .. }
             | LoadU16 { d, a, .. }
             | LoadI8 { d, a, .. }
-            | LoadU8 { d, a, .. } => {
+            | LoadU8 { d, a, .. }
+            | DivPow2IAcc { d, a, .. }
+            | RemPow2IAcc { d, a, .. }
+            | I2FAcc { d, a }
+            | SqrtAcc { d, a }
+            | F2IAcc { d, a }
+            | LoadI64Acc { d, a, .. }
+            | LoadI32Acc { d, a, .. }
+            | LoadU8Acc { d, a, .. } => {
                 f(d);
                 f(a);
             }
@@ -796,7 +1012,25 @@ impl Op {
             | EqF { d, a, b }
             | NeF { d, a, b }
             | LtF { d, a, b }
-            | LeF { d, a, b } => {
+            | LeF { d, a, b }
+            | AddIAcc { d, a, b }
+            | SubIAcc { d, a, b }
+            | SubIAccB { d, a, b }
+            | MulIAcc { d, a, b }
+            | AndAcc { d, a, b }
+            | OrAcc { d, a, b }
+            | XorAcc { d, a, b }
+            | ShlAcc { d, a, b }
+            | ShrAcc { d, a, b }
+            | UShrAcc { d, a, b }
+            | DivConstIAcc { d, a, b }
+            | RemConstIAcc { d, a, b }
+            | AddFAcc { d, a, b }
+            | SubFAcc { d, a, b }
+            | SubFAccB { d, a, b }
+            | MulFAcc { d, a, b }
+            | DivFAcc { d, a, b }
+            | DivFAccB { d, a, b } => {
                 f(d);
                 f(a);
                 f(b);
@@ -807,6 +1041,8 @@ impl Op {
             }
             Jz { a, .. }
             | Jnz { a, .. }
+            | JzAcc { a, .. }
+            | JnzAcc { a, .. }
             | Switch { a, .. }
             | Ret { a }
             | Exit { a }
@@ -831,6 +1067,19 @@ impl Op {
             | Store16 { a, v: b, .. }
             | Store32 { a, v: b, .. }
             | Store64 { a, v: b, .. }
+            | BeqIAcc { a, b, .. }
+            | BneIAcc { a, b, .. }
+            | BltIAcc { a, b, .. }
+            | BltIAccB { a, b, .. }
+            | BleIAcc { a, b, .. }
+            | BleIAccB { a, b, .. }
+            | BltFAcc { a, b, .. }
+            | BltFAccB { a, b, .. }
+            | BleFAcc { a, b, .. }
+            | BleFAccB { a, b, .. }
+            | Store8Acc { a, v: b, .. }
+            | Store64Acc { a, v: b, .. }
+            | Store64AccF { a, v: b, .. }
             | Write { a, n: b } => {
                 f(a);
                 f(b);
@@ -894,7 +1143,19 @@ impl Op {
             | BneF { t, .. }
             | BltF { t, .. }
             | BleF { t, .. }
-            | AddBltI { t, .. } => Some(t),
+            | AddBltI { t, .. }
+            | JzAcc { t, .. }
+            | JnzAcc { t, .. }
+            | BeqIAcc { t, .. }
+            | BneIAcc { t, .. }
+            | BltIAcc { t, .. }
+            | BltIAccB { t, .. }
+            | BleIAcc { t, .. }
+            | BleIAccB { t, .. }
+            | BltFAcc { t, .. }
+            | BltFAccB { t, .. }
+            | BleFAcc { t, .. }
+            | BleFAccB { t, .. } => Some(t),
             _ => None,
         }
     }

@@ -74,6 +74,14 @@ impl Program {
             p.inline_leaves();
         }
         p.validate()?;
+        if super::threaded::FORWARDS {
+            for fi in 0..p.funcs.len() {
+                let ops = std::mem::take(&mut p.funcs[fi].ops);
+                let mut ops = ops.into_vec();
+                forward(&mut ops, &p.switch_tables);
+                p.funcs[fi].ops = ops.into();
+            }
+        }
         // The loop follows jumps relative to the next op (no base pointer needed): store each
         // validated target as that offset, an i32 in the u32 field.
         for code in &mut p.funcs {
@@ -852,6 +860,197 @@ fn peephole(ops: &mut [Op]) {
     }
 }
 
+/// What an op leaves in the threaded handlers' forwarding registers: the slot it wrote, and
+/// whether its value is in `acc` (an integer), in `facc` (an f64), or in both.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Forwarded {
+    Int,
+    Float,
+    Both,
+}
+
+fn forwarded(op: &Op) -> Option<(Slot, Forwarded)> {
+    use Forwarded::*;
+    use Op::*;
+    Some(match *op {
+        AddI { d, .. }
+        | SubI { d, .. }
+        | MulI { d, .. }
+        | DivI { d, .. }
+        | RemI { d, .. }
+        | DivConstI { d, .. }
+        | RemConstI { d, .. }
+        | DivPow2I { d, .. }
+        | RemPow2I { d, .. }
+        | UDiv { d, .. }
+        | URem { d, .. }
+        | MinI { d, .. }
+        | MaxI { d, .. }
+        | And { d, .. }
+        | Or { d, .. }
+        | Xor { d, .. }
+        | Shl { d, .. }
+        | Shr { d, .. }
+        | UShr { d, .. }
+        | Rotl { d, .. }
+        | Rotr { d, .. }
+        | NegI { d, .. }
+        | AbsI { d, .. }
+        | NotI { d, .. }
+        | Clz { d, .. }
+        | Ctz { d, .. }
+        | Popcnt { d, .. }
+        | F2I { d, .. }
+        | EqI { d, .. }
+        | NeI { d, .. }
+        | LtI { d, .. }
+        | LeI { d, .. }
+        | LtU { d, .. }
+        | LeU { d, .. }
+        | EqF { d, .. }
+        | NeF { d, .. }
+        | LtF { d, .. }
+        | LeF { d, .. }
+        | LoadI32 { d, .. }
+        | LoadU32 { d, .. }
+        | LoadI16 { d, .. }
+        | LoadU16 { d, .. }
+        | LoadI8 { d, .. }
+        | LoadU8 { d, .. }
+        | AddIAcc { d, .. }
+        | SubIAcc { d, .. }
+        | SubIAccB { d, .. }
+        | MulIAcc { d, .. }
+        | AndAcc { d, .. }
+        | OrAcc { d, .. }
+        | XorAcc { d, .. }
+        | ShlAcc { d, .. }
+        | ShrAcc { d, .. }
+        | UShrAcc { d, .. }
+        | DivConstIAcc { d, .. }
+        | RemConstIAcc { d, .. }
+        | DivPow2IAcc { d, .. }
+        | RemPow2IAcc { d, .. }
+        | F2IAcc { d, .. }
+        | LoadI32Acc { d, .. }
+        | LoadU8Acc { d, .. } => (d, Int),
+        AddF { d, .. }
+        | SubF { d, .. }
+        | MulF { d, .. }
+        | DivF { d, .. }
+        | MinF { d, .. }
+        | MaxF { d, .. }
+        | NegF { d, .. }
+        | AbsF { d, .. }
+        | Sqrt { d, .. }
+        | Floor { d, .. }
+        | Ceil { d, .. }
+        | Trunc { d, .. }
+        | RoundF { d, .. }
+        | I2F { d, .. }
+        | AddFAcc { d, .. }
+        | SubFAcc { d, .. }
+        | SubFAccB { d, .. }
+        | MulFAcc { d, .. }
+        | DivFAcc { d, .. }
+        | DivFAccB { d, .. }
+        | SqrtAcc { d, .. }
+        | I2FAcc { d, .. } => (d, Float),
+        Mov { d, .. } | LoadI64 { d, .. } | LoadI64Acc { d, .. } => (d, Both),
+        _ => return None,
+    })
+}
+
+/// `op` reading slot `s` from the forwarding register instead, if it has such a form and
+/// `s` holds the kind of value that register does.
+fn reading_forwarded(op: &Op, s: Slot, kind: Forwarded) -> Option<Op> {
+    use Op::*;
+    let int = kind != Forwarded::Float;
+    let float = kind != Forwarded::Int;
+    Some(match *op {
+        AddI { d, a, b } if int && a == s => AddIAcc { d, a, b },
+        AddI { d, a, b } if int && b == s => AddIAcc { d, a: b, b: a },
+        SubI { d, a, b } if int && a == s => SubIAcc { d, a, b },
+        SubI { d, a, b } if int && b == s => SubIAccB { d, a, b },
+        MulI { d, a, b } if int && a == s => MulIAcc { d, a, b },
+        MulI { d, a, b } if int && b == s => MulIAcc { d, a: b, b: a },
+        And { d, a, b } if int && a == s => AndAcc { d, a, b },
+        And { d, a, b } if int && b == s => AndAcc { d, a: b, b: a },
+        Or { d, a, b } if int && a == s => OrAcc { d, a, b },
+        Or { d, a, b } if int && b == s => OrAcc { d, a: b, b: a },
+        Xor { d, a, b } if int && a == s => XorAcc { d, a, b },
+        Xor { d, a, b } if int && b == s => XorAcc { d, a: b, b: a },
+        Shl { d, a, b } if int && a == s => ShlAcc { d, a, b },
+        Shr { d, a, b } if int && a == s => ShrAcc { d, a, b },
+        UShr { d, a, b } if int && a == s => UShrAcc { d, a, b },
+        DivConstI { d, a, b } if int && a == s => DivConstIAcc { d, a, b },
+        RemConstI { d, a, b } if int && a == s => RemConstIAcc { d, a, b },
+        DivPow2I { d, a, k } if int && a == s => DivPow2IAcc { d, a, k },
+        RemPow2I { d, a, k } if int && a == s => RemPow2IAcc { d, a, k },
+        I2F { d, a } if int && a == s => I2FAcc { d, a },
+        Jz { a, t } if int && a == s => JzAcc { a, t },
+        Jnz { a, t } if int && a == s => JnzAcc { a, t },
+        BeqI { a, b, t } if int && a == s => BeqIAcc { a, b, t },
+        BeqI { a, b, t } if int && b == s => BeqIAcc { a: b, b: a, t },
+        BneI { a, b, t } if int && a == s => BneIAcc { a, b, t },
+        BneI { a, b, t } if int && b == s => BneIAcc { a: b, b: a, t },
+        BltI { a, b, t } if int && a == s => BltIAcc { a, b, t },
+        BltI { a, b, t } if int && b == s => BltIAccB { a, b, t },
+        BleI { a, b, t } if int && a == s => BleIAcc { a, b, t },
+        BleI { a, b, t } if int && b == s => BleIAccB { a, b, t },
+        LoadI64 { d, a, off } if int && a == s => LoadI64Acc { d, a, off },
+        LoadI32 { d, a, off } if int && a == s => LoadI32Acc { d, a, off },
+        LoadU8 { d, a, off } if int && a == s => LoadU8Acc { d, a, off },
+        Store8 { a, off, v } if int && v == s => Store8Acc { a, off, v },
+        Store64 { a, off, v } if int && v == s => Store64Acc { a, off, v },
+        Store64 { a, off, v } if float && v == s => Store64AccF { a, off, v },
+        AddF { d, a, b } if float && a == s => AddFAcc { d, a, b },
+        AddF { d, a, b } if float && b == s => AddFAcc { d, a: b, b: a },
+        SubF { d, a, b } if float && a == s => SubFAcc { d, a, b },
+        SubF { d, a, b } if float && b == s => SubFAccB { d, a, b },
+        MulF { d, a, b } if float && a == s => MulFAcc { d, a, b },
+        MulF { d, a, b } if float && b == s => MulFAcc { d, a: b, b: a },
+        DivF { d, a, b } if float && a == s => DivFAcc { d, a, b },
+        DivF { d, a, b } if float && b == s => DivFAccB { d, a, b },
+        Sqrt { d, a } if float && a == s => SqrtAcc { d, a },
+        F2I { d, a } if float && a == s => F2IAcc { d, a },
+        BltF { a, b, t } if float && a == s => BltFAcc { a, b, t },
+        BltF { a, b, t } if float && b == s => BltFAccB { a, b, t },
+        BleF { a, b, t } if float && a == s => BleFAcc { a, b, t },
+        BleF { a, b, t } if float && b == s => BleFAccB { a, b, t },
+        _ => return None,
+    })
+}
+
+/// Result forwarding, on one function's final ops (absolute jump targets): an op that reads
+/// the slot the op just before it wrote takes the value from that op's handler, in a register
+/// (`threaded::FORWARDS`), instead of loading it back from the frame. Only where the op before
+/// is the only way in: never at a jump or switch target. Every other way into the middle of a
+/// function (a return, the dispatch loop resuming after a slow op or at a loop header) comes
+/// after an op that forwards nothing. Commutative ops take the forwarded operand as `a`.
+fn forward(ops: &mut [Op], switch_tables: &[Box<[u32]>]) {
+    let mut targets = vec![false; ops.len()];
+    for op in ops.iter() {
+        if let Some(t) = op.jump_target() {
+            targets[t as usize] = true;
+        } else if let Op::Switch { table, .. } = op {
+            for &t in switch_tables[*table as usize].iter() {
+                targets[t as usize] = true;
+            }
+        }
+    }
+    for i in 1..ops.len() {
+        if targets[i] {
+            continue;
+        }
+        if let Some((s, kind)) = forwarded(&ops[i - 1])
+            && let Some(op) = reading_forwarded(&ops[i], s, kind)
+        {
+            ops[i] = op;
+        }
+    }
+}
+
 /// Branch `b` with its condition negated, jumping to `t` (`None` where the negation is not an
 /// op: `lt`/`le` on f64 are false on NaN both ways round).
 fn inverted(b: &Op, t: u32) -> Option<Op> {
@@ -896,16 +1095,104 @@ mod tests {
     }
 
     #[test]
+    fn results_forward_to_the_next_op_but_never_into_a_jump_target() {
+        if !super::super::threaded::FORWARDS {
+            return; // unoptimized builds chain handlers from a loop: nothing to forward
+        }
+        let src = "func main(n: i64) -> i64 {\n reg i: i64, s: i64, t: i64\nloop:\n \
+                   mul t, i, i\n add s, s, t\n add i, i, 1\n blt i, n, loop\n ret s\n}\n";
+        let ops = main_ops(src, DecodeOptions::default());
+        // `mul` heads the loop, a jump target: it reads the frame. `add s, s, t` takes `t`
+        // from `mul`, as its first operand (slots: n 0, i 1, s 2, t 3).
+        assert!(matches!(ops[0], Op::MulI { .. }), "{ops:?}");
+        assert!(
+            matches!(ops[1], Op::AddIAcc { d: 2, a: 3, b: 2 }),
+            "{ops:?}"
+        );
+
+        // The conformance program written for forwarding reaches every forwarded form.
+        let src = include_str!("../../../tests/programs/interp_forwarding.sil");
+        let m = bytecode::parse(src, "t").expect("parses");
+        bytecode::verify(&m).expect("verifies");
+        let p = Program::decode(&m).expect("decodes");
+        let seen: Vec<String> = p
+            .funcs
+            .iter()
+            .flat_map(|c| c.ops.iter())
+            .map(|o| {
+                format!("{o:?}")
+                    .split([' ', '{'])
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        let mut missing = Vec::new();
+        [
+            "AddIAcc",
+            "SubIAcc",
+            "SubIAccB",
+            "MulIAcc",
+            "AndAcc",
+            "OrAcc",
+            "XorAcc",
+            "ShlAcc",
+            "ShrAcc",
+            "UShrAcc",
+            "DivConstIAcc",
+            "RemConstIAcc",
+            "DivPow2IAcc",
+            "RemPow2IAcc",
+            "I2FAcc",
+            "AddFAcc",
+            "SubFAcc",
+            "SubFAccB",
+            "MulFAcc",
+            "DivFAcc",
+            "DivFAccB",
+            "SqrtAcc",
+            "F2IAcc",
+            "JzAcc",
+            "JnzAcc",
+            "BeqIAcc",
+            "BneIAcc",
+            "BltIAcc",
+            "BltIAccB",
+            "BleIAcc",
+            "BleIAccB",
+            "BltFAcc",
+            "BltFAccB",
+            "BleFAcc",
+            "BleFAccB",
+            "LoadI64Acc",
+            "LoadI32Acc",
+            "LoadU8Acc",
+            "Store8Acc",
+            "Store64Acc",
+            "Store64AccF",
+        ]
+        .into_iter()
+        .filter(|form| !seen.iter().any(|s| s == form))
+        .for_each(|form| missing.push(form));
+        assert!(missing.is_empty(), "never made: {missing:?}");
+    }
+
+    #[test]
     fn division_by_a_literal_needs_no_checks_and_by_a_power_of_two_is_a_shift() {
         let src = include_str!("../../../tests/programs/arith_div_rem_pow2.sil");
         let ops = main_ops(src, DecodeOptions::default());
         let count = |pred: fn(&Op) -> bool| ops.iter().filter(|o| pred(o)).count();
         // 13 dividends, each by 2, 4, 1024 and 2^62 (shifts) and by 1, -2 and MIN (divides
         // without checks: no literal but 0 and -1 can trap).
-        assert_eq!(count(|o| matches!(o, Op::DivPow2I { .. })), 13 * 4);
-        assert_eq!(count(|o| matches!(o, Op::RemPow2I { .. })), 13 * 4);
-        assert_eq!(count(|o| matches!(o, Op::DivConstI { .. })), 13 * 3);
-        assert_eq!(count(|o| matches!(o, Op::RemConstI { .. })), 13 * 3);
+        // (Either form: some read a forwarded dividend.)
+        let div_pow2 = |o: &Op| matches!(o, Op::DivPow2I { .. } | Op::DivPow2IAcc { .. });
+        let rem_pow2 = |o: &Op| matches!(o, Op::RemPow2I { .. } | Op::RemPow2IAcc { .. });
+        let div_const = |o: &Op| matches!(o, Op::DivConstI { .. } | Op::DivConstIAcc { .. });
+        let rem_const = |o: &Op| matches!(o, Op::RemConstI { .. } | Op::RemConstIAcc { .. });
+        assert_eq!(count(div_pow2), 13 * 4);
+        assert_eq!(count(rem_pow2), 13 * 4);
+        assert_eq!(count(div_const), 13 * 3);
+        assert_eq!(count(rem_const), 13 * 3);
         assert_eq!(count(|o| matches!(o, Op::DivI { .. } | Op::RemI { .. })), 0);
         // By -1 (which overflows on MIN) or 0 they keep their checks.
         let checked = main_ops(

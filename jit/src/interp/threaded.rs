@@ -33,9 +33,22 @@ pub(crate) struct Exit {
 /// `Exit::trap` of a handler that ran and wants the next op run (loop chaining only).
 const CONTINUE: u32 = u32::MAX;
 
-/// A fast op's handler: the op at `ip`, the frame's first slot `fp`, the VM context `ctx`, and
-/// what calls and returns need (`st`).
-type Handler = unsafe fn(ip: *const Op, fp: *mut u64, ctx: *mut VmCtx, st: *mut Shared) -> Exit;
+/// A fast op's handler: the op at `ip`, the frame's first slot `fp`, the VM context `ctx`, what
+/// calls and returns need (`st`), and the previous op's result (`acc` if an integer, `facc` if
+/// an f64; see `FORWARDS`), which stays in registers from one handler to the next.
+type Handler = unsafe fn(
+    ip: *const Op,
+    fp: *mut u64,
+    ctx: *mut VmCtx,
+    st: *mut Shared,
+    acc: u64,
+    facc: f64,
+) -> Exit;
+
+/// Whether decode may forward results (`decode::forward`): only when handlers chain by tail
+/// calls, which carry `acc` and `facc` from one to the next in argument registers. The
+/// loop-chained handlers of unoptimized builds return to `run` in between and lose them.
+pub(crate) const FORWARDS: bool = TAIL_CALLS;
 
 /// The tag of `op`, its first byte (`Op` is `repr(u8)`).
 const fn tag_of(op: &Op) -> usize {
@@ -79,11 +92,13 @@ pub(crate) unsafe fn run(ip: *const Op, fp: *mut u64, ctx: *mut VmCtx, st: &mut 
     let st: *mut Shared = st;
     // SAFETY (both arms): as this function's contract; each handler keeps it for the next op.
     if TAIL_CALLS {
-        unsafe { HANDLERS[tag(ip)](ip, fp, ctx, st) }
+        // No op a run starts at reads a forwarded result: it is a function's first op, a
+        // jump target, or follows an op that produces none (`decode::forward`).
+        unsafe { HANDLERS[tag(ip)](ip, fp, ctx, st, 0, 0.0) }
     } else {
         let (mut ip, mut fp) = (ip, fp);
         while unsafe { is_fast(ip) } {
-            let e = unsafe { HANDLERS[tag(ip)](ip, fp, ctx, st) };
+            let e = unsafe { HANDLERS[tag(ip)](ip, fp, ctx, st, 0, 0.0) };
             if e.trap != CONTINUE {
                 return e;
             }
@@ -97,12 +112,19 @@ pub(crate) unsafe fn run(ip: *const Op, fp: *mut u64, ctx: *mut VmCtx, st: &mut 
 
 /// Goes on to the op at `ip`: a jump to its handler (tail calls), or back to `run`'s loop.
 #[inline(always)]
-unsafe fn next(ip: *const Op, fp: *mut u64, ctx: *mut VmCtx, st: *mut Shared) -> Exit {
+unsafe fn next(
+    ip: *const Op,
+    fp: *mut u64,
+    ctx: *mut VmCtx,
+    st: *mut Shared,
+    acc: u64,
+    facc: f64,
+) -> Exit {
     if TAIL_CALLS {
         // SAFETY: `ip` is the next op of the same function (fall-through or a validated jump
         // target) or the first op of a callee or the return address of a caller whose frame
         // `fp` and `st` now describe, so `run`'s contract holds for it.
-        unsafe { HANDLERS[tag(ip)](ip, fp, ctx, st) }
+        unsafe { HANDLERS[tag(ip)](ip, fp, ctx, st, acc, facc) }
     } else {
         Exit { ip, trap: CONTINUE }
     }
@@ -118,7 +140,14 @@ fn trap(ip: *const Op, code: TrapCode) -> Exit {
 }
 
 /// The handler of every slow op: ends the run there.
-unsafe fn slow(ip: *const Op, _fp: *mut u64, _ctx: *mut VmCtx, _st: *mut Shared) -> Exit {
+unsafe fn slow(
+    ip: *const Op,
+    _fp: *mut u64,
+    _ctx: *mut VmCtx,
+    _st: *mut Shared,
+    _acc: u64,
+    _facc: f64,
+) -> Exit {
     Exit { ip, trap: 0 }
 }
 
@@ -154,9 +183,16 @@ unsafe fn target(ip: *const Op, t: u32) -> *const Op {
 /// Defines handler `$name` for ops `$Var`, binding their fields; the body ends in `next` or a
 /// trap. The parameter names come from the caller so that its body can use them.
 macro_rules! handler {
-    ($name:ident, $Var:ident { $($f:ident),* }, |$ip:ident, $fp:ident, $ctx:ident, $st:ident| $body:block) => {
+    ($name:ident, $Var:ident { $($f:ident),* }, |$ip:ident, $fp:ident, $ctx:ident, $st:ident, $acc:ident, $facc:ident| $body:block) => {
         #[allow(unused_variables)]
-        unsafe fn $name($ip: *const Op, $fp: *mut u64, $ctx: *mut VmCtx, $st: *mut Shared) -> Exit {
+        unsafe fn $name(
+            $ip: *const Op,
+            $fp: *mut u64,
+            $ctx: *mut VmCtx,
+            $st: *mut Shared,
+            $acc: u64,
+            $facc: f64,
+        ) -> Exit {
             // SAFETY: `HANDLERS` sends only `$Var` ops here, and `run`'s contract holds for
             // `ip`, `fp` and `ctx` (slot accesses, jump targets and the next op rely on it).
             unsafe {
@@ -167,46 +203,88 @@ macro_rules! handler {
     };
 }
 
-/// `d = e(x, y)` over raw slots `x = a`, `y = b`.
+/// An operand's raw bits: slot `$s` (`S`), or the previous op's integer result (`A`) or f64
+/// result (`F`), forwarded in `acc` or `facc` (only where `decode::forward` put the op that
+/// names it, right after the op that made it).
+macro_rules! bits {
+    (S, $fp:ident, $acc:ident, $facc:ident, $s:ident) => {
+        get($fp, $s)
+    };
+    (A, $fp:ident, $acc:ident, $facc:ident, $s:ident) => {
+        $acc
+    };
+    (F, $fp:ident, $acc:ident, $facc:ident, $s:ident) => {
+        $facc.to_bits()
+    };
+}
+
+/// An f64 operand: slot `$s` (`S`) or the previous op's f64 result (`F`).
+macro_rules! float {
+    (S, $fp:ident, $facc:ident, $s:ident) => {
+        f64::from_bits(get($fp, $s))
+    };
+    (F, $fp:ident, $facc:ident, $s:ident) => {
+        $facc
+    };
+}
+
+/// `d = e(x, y)` over raw operands `x = a`, `y = b` (from slots unless `[sa, sb]` says which
+/// is forwarded), an integer result (forwarded in `acc`).
 macro_rules! op2 {
     ($name:ident, $Var:ident { $d:ident, $a:ident, $b:ident }, |$x:ident, $y:ident| $e:expr) => {
-        handler!($name, $Var { $d, $a, $b }, |ip, fp, ctx, st| {
-            let ($x, $y) = (get(fp, $a), get(fp, $b));
-            set(fp, $d, $e);
-            next(ip.add(1), fp, ctx, st)
+        op2!($name, $Var { $d, $a, $b } [S, S], |$x, $y| $e);
+    };
+    ($name:ident, $Var:ident { $d:ident, $a:ident, $b:ident } [$sa:ident, $sb:ident], |$x:ident, $y:ident| $e:expr) => {
+        handler!($name, $Var { $d, $a, $b }, |ip, fp, ctx, st, acc, facc| {
+            let ($x, $y) = (bits!($sa, fp, acc, facc, $a), bits!($sb, fp, acc, facc, $b));
+            let r: u64 = $e;
+            set(fp, $d, r);
+            next(ip.add(1), fp, ctx, st, r, facc)
         });
     };
 }
 
-/// `d = e(x)` over raw slot `x = a`.
+/// `d = e(x)` over raw operand `x = a`, an integer result.
 macro_rules! op1 {
     ($name:ident, $Var:ident, |$x:ident| $e:expr) => {
-        handler!($name, $Var { d, a }, |ip, fp, ctx, st| {
-            let $x = get(fp, a);
-            set(fp, d, $e);
-            next(ip.add(1), fp, ctx, st)
+        op1!($name, $Var[S], |$x| $e);
+    };
+    ($name:ident, $Var:ident [$sa:ident], |$x:ident| $e:expr) => {
+        handler!($name, $Var { d, a }, |ip, fp, ctx, st, acc, facc| {
+            let $x = bits!($sa, fp, acc, facc, a);
+            let r: u64 = $e;
+            set(fp, d, r);
+            next(ip.add(1), fp, ctx, st, r, facc)
         });
     };
 }
 
-/// `d = e(x, y)` over f64 slots, an f64 result.
+/// `d = e(x, y)` over f64 operands, an f64 result (forwarded in `facc`).
 macro_rules! f2 {
     ($name:ident, $Var:ident, |$x:ident, $y:ident| $e:expr) => {
-        op2!($name, $Var { d, a, b }, |x, y| {
-            let ($x, $y) = (f64::from_bits(x), f64::from_bits(y));
+        f2!($name, $Var [S, S], |$x, $y| $e);
+    };
+    ($name:ident, $Var:ident [$sa:ident, $sb:ident], |$x:ident, $y:ident| $e:expr) => {
+        handler!($name, $Var { d, a, b }, |ip, fp, ctx, st, acc, facc| {
+            let ($x, $y) = (float!($sa, fp, facc, a), float!($sb, fp, facc, b));
             let r: f64 = $e;
-            r.to_bits()
+            set(fp, d, r.to_bits());
+            next(ip.add(1), fp, ctx, st, acc, r)
         });
     };
 }
 
-/// `d = e(x)` over an f64 slot, an f64 result.
+/// `d = e(x)` over an f64 operand, an f64 result.
 macro_rules! f1 {
     ($name:ident, $Var:ident, |$x:ident| $e:expr) => {
-        op1!($name, $Var, |x| {
-            let $x = f64::from_bits(x);
+        f1!($name, $Var[S], |$x| $e);
+    };
+    ($name:ident, $Var:ident [$sa:ident], |$x:ident| $e:expr) => {
+        handler!($name, $Var { d, a }, |ip, fp, ctx, st, acc, facc| {
+            let $x = float!($sa, fp, facc, a);
             let r: f64 = $e;
-            r.to_bits()
+            set(fp, d, r.to_bits());
+            next(ip.add(1), fp, ctx, st, acc, r)
         });
     };
 }
@@ -224,13 +302,13 @@ macro_rules! fcmp {
 /// `d = e(x, y)?`: a division that may trap.
 macro_rules! div {
     ($name:ident, $Var:ident, |$x:ident, $y:ident| $e:expr) => {
-        handler!($name, $Var { d, a, b }, |ip, fp, ctx, st| {
+        handler!($name, $Var { d, a, b }, |ip, fp, ctx, st, acc, facc| {
             let ($x, $y) = (get(fp, a), get(fp, b));
             let r: Result<u64, TrapCode> = $e;
             match r {
                 Ok(v) => {
                     set(fp, d, v);
-                    next(ip.add(1), fp, ctx, st)
+                    next(ip.add(1), fp, ctx, st, v, facc)
                 }
                 Err(code) => trap(ip, code),
             }
@@ -238,38 +316,63 @@ macro_rules! div {
     };
 }
 
-/// Jumps to `t` when `c(x, y)` holds over raw slots `a`, `b`.
+/// Jumps to `t` when `c(x, y)` holds over raw operands `a`, `b`.
 macro_rules! br2 {
     ($name:ident, $Var:ident, |$x:ident, $y:ident| $c:expr) => {
-        handler!($name, $Var { a, b, t }, |ip, fp, ctx, st| {
-            let ($x, $y) = (get(fp, a), get(fp, b));
+        br2!($name, $Var [S, S], |$x, $y| $c);
+    };
+    ($name:ident, $Var:ident [$sa:ident, $sb:ident], |$x:ident, $y:ident| $c:expr) => {
+        handler!($name, $Var { a, b, t }, |ip, fp, ctx, st, acc, facc| {
+            let ($x, $y) = (bits!($sa, fp, acc, facc, a), bits!($sb, fp, acc, facc, b));
             let to = if $c { target(ip, t) } else { ip.add(1) };
-            next(to, fp, ctx, st)
+            next(to, fp, ctx, st, acc, facc)
         });
     };
 }
 
-/// Jumps to `t` when `c(x, y)` holds over f64 slots `a`, `b`.
+/// Jumps to `t` when `c(x, y)` holds over f64 operands `a`, `b`.
 macro_rules! brf {
     ($name:ident, $Var:ident, |$x:ident, $y:ident| $c:expr) => {
-        br2!($name, $Var, |x, y| {
-            let ($x, $y) = (f64::from_bits(x), f64::from_bits(y));
-            $c
+        brf!($name, $Var [S, S], |$x, $y| $c);
+    };
+    ($name:ident, $Var:ident [$sa:ident, $sb:ident], |$x:ident, $y:ident| $c:expr) => {
+        handler!($name, $Var { a, b, t }, |ip, fp, ctx, st, acc, facc| {
+            let ($x, $y) = (float!($sa, fp, facc, a), float!($sb, fp, facc, b));
+            let to = if $c { target(ip, t) } else { ip.add(1) };
+            next(to, fp, ctx, st, acc, facc)
         });
     };
 }
 
-/// `d = e(x)` for the `$T` at `[a + off]` (little-endian, as memory is).
+/// Jumps to `t` when operand `a` is (`jz`) or is not (`jnz`) zero.
+macro_rules! jz {
+    ($name:ident, $Var:ident [$sa:ident], |$x:ident| $c:expr) => {
+        handler!($name, $Var { a, t }, |ip, fp, ctx, st, acc, facc| {
+            let $x = bits!($sa, fp, acc, facc, a);
+            let to = if $c { target(ip, t) } else { ip.add(1) };
+            next(to, fp, ctx, st, acc, facc)
+        });
+    };
+}
+
+/// `d = e(x)` for the `$T` at `[a + off]` (little-endian, as memory is); the address from
+/// slot `a` unless `[A]`. The value is forwarded as an integer, and as an f64 too by
+/// `[.., F]` (f64 loads are `LoadI64`).
 macro_rules! load {
     ($name:ident, $Var:ident, $T:ty, |$x:ident| $e:expr) => {
-        handler!($name, $Var { d, a, off }, |ip, fp, ctx, st| {
-            match mem_at(ctx, get(fp, a), off, size_of::<$T>() as u64) {
+        load!($name, $Var [S], $T, |$x| $e);
+    };
+    ($name:ident, $Var:ident [$sa:ident $(, $f:ident)?], $T:ty, |$x:ident| $e:expr) => {
+        handler!($name, $Var { d, a, off }, |ip, fp, ctx, st, acc, facc| {
+            match mem_at(ctx, bits!($sa, fp, acc, facc, a), off, size_of::<$T>() as u64) {
                 Some(p) => {
                     // `mem_at` checked that the bytes read lie inside memory; reads are
                     // unaligned as memory allows any address.
                     let $x = <$T>::from_le((p as *const $T).read_unaligned());
-                    set(fp, d, $e);
-                    next(ip.add(1), fp, ctx, st)
+                    let r: u64 = $e;
+                    set(fp, d, r);
+                    $(let _ = stringify!($f); let facc = f64::from_bits(r);)?
+                    next(ip.add(1), fp, ctx, st, r, facc)
                 }
                 None => trap(ip, TrapCode::OutOfBounds),
             }
@@ -277,17 +380,21 @@ macro_rules! load {
     };
 }
 
-/// Stores the low bytes of slot `v`, as a `$T`, at `[a + off]`.
+/// Stores the low bytes of operand `v` (slot `v` unless `[A]` or `[F]`), as a `$T`, at
+/// `[a + off]`.
 macro_rules! store {
     ($name:ident, $Var:ident, $T:ty) => {
-        handler!($name, $Var { a, off, v }, |ip, fp, ctx, st| {
+        store!($name, $Var[S], $T);
+    };
+    ($name:ident, $Var:ident [$sv:ident], $T:ty) => {
+        handler!($name, $Var { a, off, v }, |ip, fp, ctx, st, acc, facc| {
             match mem_at(ctx, get(fp, a), off, size_of::<$T>() as u64) {
                 Some(p) => {
                     // `mem_at` checked that the bytes written lie inside memory. A typed
                     // write, not a copy from a local's bytes: a local whose address is taken
                     // keeps a stack frame, and the call to the next handler stays a call.
-                    (p as *mut $T).write_unaligned((get(fp, v) as $T).to_le());
-                    next(ip.add(1), fp, ctx, st)
+                    (p as *mut $T).write_unaligned((bits!($sv, fp, acc, facc, v) as $T).to_le());
+                    next(ip.add(1), fp, ctx, st, acc, facc)
                 }
                 None => trap(ip, TrapCode::OutOfBounds),
             }
@@ -295,11 +402,20 @@ macro_rules! store {
     };
 }
 
-op1!(mov, Mov, |x| x);
+handler!(mov, Mov { d, a }, |ip, fp, ctx, st, acc, facc| {
+    // Forwarded both ways: decode does not know which type the register has.
+    let x = get(fp, a);
+    set(fp, d, x);
+    next(ip.add(1), fp, ctx, st, x, f64::from_bits(x))
+});
 
 op2!(add_i, AddI { d, a, b }, |x, y| x.wrapping_add(y));
+op2!(add_i_acc, AddIAcc { d, a, b } [A, S], |x, y| x.wrapping_add(y));
 op2!(sub_i, SubI { d, a, b }, |x, y| x.wrapping_sub(y));
+op2!(sub_i_acc, SubIAcc { d, a, b } [A, S], |x, y| x.wrapping_sub(y));
+op2!(sub_i_acc_b, SubIAccB { d, a, b } [S, A], |x, y| x.wrapping_sub(y));
 op2!(mul_i, MulI { d, a, b }, |x, y| x.wrapping_mul(y));
+op2!(mul_i_acc, MulIAcc { d, a, b } [A, S], |x, y| x.wrapping_mul(y));
 div!(div_i, DivI, |x, y| {
     let (x, y) = (x as i64, y as i64);
     if y == 0 {
@@ -330,19 +446,35 @@ op2!(rem_const_i, RemConstI { d, a, b }, |x, y| {
     std::hint::assert_unchecked(y != 0 && y != u64::MAX);
     ((x as i64) % (y as i64)) as u64
 });
-handler!(div_pow2_i, DivPow2I { d, a, k }, |ip, fp, ctx, st| {
-    set(fp, d, (round_toward_zero(get(fp, a) as i64, k) >> k) as u64);
-    next(ip.add(1), fp, ctx, st)
+op2!(div_const_i_acc, DivConstIAcc { d, a, b } [A, S], |x, y| {
+    // SAFETY: as `div_const_i`.
+    std::hint::assert_unchecked(y != 0 && y != u64::MAX);
+    ((x as i64) / (y as i64)) as u64
 });
-handler!(rem_pow2_i, RemPow2I { d, a, k }, |ip, fp, ctx, st| {
-    let x = get(fp, a) as i64;
-    set(
-        fp,
-        d,
-        x.wrapping_sub(round_toward_zero(x, k) >> k << k) as u64,
-    );
-    next(ip.add(1), fp, ctx, st)
+op2!(rem_const_i_acc, RemConstIAcc { d, a, b } [A, S], |x, y| {
+    // SAFETY: as `div_const_i`.
+    std::hint::assert_unchecked(y != 0 && y != u64::MAX);
+    ((x as i64) % (y as i64)) as u64
 });
+/// `d = e(x, k)`: a division or remainder by the literal `2^k`.
+macro_rules! pow2 {
+    ($name:ident, $Var:ident [$sa:ident], |$x:ident, $k:ident| $e:expr) => {
+        handler!($name, $Var { d, a, k }, |ip, fp, ctx, st, acc, facc| {
+            let ($x, $k) = (bits!($sa, fp, acc, facc, a) as i64, k);
+            let r = ($e) as u64;
+            set(fp, d, r);
+            next(ip.add(1), fp, ctx, st, r, facc)
+        });
+    };
+}
+pow2!(div_pow2_i, DivPow2I[S], |x, k| round_toward_zero(x, k) >> k);
+pow2!(div_pow2_i_acc, DivPow2IAcc[A], |x, k| round_toward_zero(
+    x, k
+) >> k);
+pow2!(rem_pow2_i, RemPow2I[S], |x, k| x
+    .wrapping_sub(round_toward_zero(x, k) >> k << k));
+pow2!(rem_pow2_i_acc, RemPow2IAcc[A], |x, k| x
+    .wrapping_sub(round_toward_zero(x, k) >> k << k));
 op2!(min_i, MinI { d, a, b }, |x, y| (x as i64).min(y as i64)
     as u64);
 op2!(max_i, MaxI { d, a, b }, |x, y| (x as i64).max(y as i64)
@@ -350,6 +482,9 @@ op2!(max_i, MaxI { d, a, b }, |x, y| (x as i64).max(y as i64)
 op2!(and, And { d, a, b }, |x, y| x & y);
 op2!(or, Or { d, a, b }, |x, y| x | y);
 op2!(xor, Xor { d, a, b }, |x, y| x ^ y);
+op2!(and_acc, AndAcc { d, a, b } [A, S], |x, y| x & y);
+op2!(or_acc, OrAcc { d, a, b } [A, S], |x, y| x | y);
+op2!(xor_acc, XorAcc { d, a, b } [A, S], |x, y| x ^ y);
 op2!(shl, Shl { d, a, b }, |x, y| x.wrapping_shl(y as u32));
 op2!(
     shr,
@@ -357,6 +492,11 @@ op2!(
     |x, y| (x as i64).wrapping_shr(y as u32) as u64
 );
 op2!(ushr, UShr { d, a, b }, |x, y| x.wrapping_shr(y as u32));
+op2!(shl_acc, ShlAcc { d, a, b } [A, S], |x, y| x.wrapping_shl(y as u32));
+op2!(shr_acc, ShrAcc { d, a, b } [A, S], |x, y| (x as i64)
+    .wrapping_shr(y as u32)
+    as u64);
+op2!(ushr_acc, UShrAcc { d, a, b } [A, S], |x, y| x.wrapping_shr(y as u32));
 op2!(rotl, Rotl { d, a, b }, |x, y| x
     .rotate_left((y & 63) as u32));
 op2!(rotr, Rotr { d, a, b }, |x, y| x
@@ -372,26 +512,60 @@ f2!(add_f, AddF, |x, y| x + y);
 f2!(sub_f, SubF, |x, y| x - y);
 f2!(mul_f, MulF, |x, y| x * y);
 f2!(div_f, DivF, |x, y| x / y);
+f2!(add_f_acc, AddFAcc [F, S], |x, y| x + y);
+f2!(sub_f_acc, SubFAcc [F, S], |x, y| x - y);
+f2!(sub_f_acc_b, SubFAccB [S, F], |x, y| x - y);
+f2!(mul_f_acc, MulFAcc [F, S], |x, y| x * y);
+f2!(div_f_acc, DivFAcc [F, S], |x, y| x / y);
+f2!(div_f_acc_b, DivFAccB [S, F], |x, y| x / y);
 f2!(min_f, MinF, |x, y| math::f64_min(x, y));
 f2!(max_f, MaxF, |x, y| math::f64_max(x, y));
-op1!(neg_f, NegF, |x| x ^ (1 << 63));
-op1!(abs_f, AbsF, |x| x & !(1 << 63));
+// Both flip or clear the sign bit only, NaN payloads included.
+f1!(neg_f, NegF, |x| -x);
+f1!(abs_f, AbsF, |x| x.abs());
 f1!(sqrt, Sqrt, |x| x.sqrt());
+f1!(sqrt_acc, SqrtAcc[F], |x| x.sqrt());
 f1!(floor, Floor, |x| x.floor());
 f1!(ceil, Ceil, |x| x.ceil());
 f1!(trunc, Trunc, |x| x.trunc());
 f1!(round_f, RoundF, |x| math::round_half_even(x));
-handler!(math_1, Math { f, d, a }, |ip, fp, ctx, st| {
+handler!(math_1, Math { f, d, a }, |ip, fp, ctx, st, acc, facc| {
     set(fp, d, math1(f, f64::from_bits(get(fp, a))).to_bits());
-    next(ip.add(1), fp, ctx, st)
+    next(ip.add(1), fp, ctx, st, acc, facc)
 });
-handler!(math_2, Math2 { f, d, a, b }, |ip, fp, ctx, st| {
-    let (x, y) = (f64::from_bits(get(fp, a)), f64::from_bits(get(fp, b)));
-    set(fp, d, math2(f, x, y).to_bits());
-    next(ip.add(1), fp, ctx, st)
-});
-op1!(i2f, I2F, |x| (x as i64 as f64).to_bits());
-op1!(f2i, F2I, |x| math::f2i(f64::from_bits(x)) as u64);
+handler!(
+    math_2,
+    Math2 { f, d, a, b },
+    |ip, fp, ctx, st, acc, facc| {
+        let (x, y) = (f64::from_bits(get(fp, a)), f64::from_bits(get(fp, b)));
+        set(fp, d, math2(f, x, y).to_bits());
+        next(ip.add(1), fp, ctx, st, acc, facc)
+    }
+);
+/// `d = x as f64` for the i64 operand `x`.
+macro_rules! i2f {
+    ($name:ident, $Var:ident [$sa:ident]) => {
+        handler!($name, $Var { d, a }, |ip, fp, ctx, st, acc, facc| {
+            let r = bits!($sa, fp, acc, facc, a) as i64 as f64;
+            set(fp, d, r.to_bits());
+            next(ip.add(1), fp, ctx, st, acc, r)
+        });
+    };
+}
+i2f!(i2f, I2F[S]);
+i2f!(i2f_acc, I2FAcc[A]);
+/// `d = f2i(x)` for the f64 operand `x`.
+macro_rules! f2i {
+    ($name:ident, $Var:ident [$sa:ident]) => {
+        handler!($name, $Var { d, a }, |ip, fp, ctx, st, acc, facc| {
+            let r = math::f2i(float!($sa, fp, facc, a)) as u64;
+            set(fp, d, r);
+            next(ip.add(1), fp, ctx, st, r, facc)
+        });
+    };
+}
+f2i!(f2i, F2I[S]);
+f2i!(f2i_acc, F2IAcc[F]);
 
 op2!(add_s, AddS { d, a, b }, |x, y| sil::add(x as u8, y as u8)
     as u64);
@@ -402,22 +576,30 @@ op2!(mul_s, MulS { d, a, b }, |x, y| sil::mul(x as u8, y as u8)
 op2!(div_s, DivS { d, a, b }, |x, y| sil::div(x as u8, y as u8)
     as u64);
 op1!(not_s, NotS, |x| sil::not(x as u8) as u64);
-handler!(sil_1, Sil { f, d, a }, |ip, fp, ctx, st| {
+handler!(sil_1, Sil { f, d, a }, |ip, fp, ctx, st, acc, facc| {
     set(fp, d, sil1(f, get(fp, a) as u8) as u64);
-    next(ip.add(1), fp, ctx, st)
+    next(ip.add(1), fp, ctx, st, acc, facc)
 });
-handler!(sil_to_f64, SilToF { f, d, a }, |ip, fp, ctx, st| {
-    set(fp, d, sil_to_f(f, get(fp, a) as u8).to_bits());
-    next(ip.add(1), fp, ctx, st)
-});
-handler!(sil_int_op, SilInt { f, d, a, n }, |ip, fp, ctx, st| {
-    set(
-        fp,
-        d,
-        sil_int(f, get(fp, a) as u8, get(fp, n) as i64) as u64,
-    );
-    next(ip.add(1), fp, ctx, st)
-});
+handler!(
+    sil_to_f64,
+    SilToF { f, d, a },
+    |ip, fp, ctx, st, acc, facc| {
+        set(fp, d, sil_to_f(f, get(fp, a) as u8).to_bits());
+        next(ip.add(1), fp, ctx, st, acc, facc)
+    }
+);
+handler!(
+    sil_int_op,
+    SilInt { f, d, a, n },
+    |ip, fp, ctx, st, acc, facc| {
+        set(
+            fp,
+            d,
+            sil_int(f, get(fp, a) as u8, get(fp, n) as i64) as u64,
+        );
+        next(ip.add(1), fp, ctx, st, acc, facc)
+    }
+);
 op1!(sil_rho, SilRho, |x| sil::rho(x as u8) as u64);
 op1!(sil_theta, SilTheta, |x| sil::theta(x as u8) as u64);
 op1!(sil_from_byte, SilFromByte, |x| x & 0xFF);
@@ -443,48 +625,53 @@ fcmp!(ne_f, NeF, |x, y| x != y);
 fcmp!(lt_f, LtF, |x, y| x < y);
 fcmp!(le_f, LeF, |x, y| x <= y);
 
-handler!(jmp, Jmp { t }, |ip, fp, ctx, st| {
-    next(target(ip, t), fp, ctx, st)
+handler!(jmp, Jmp { t }, |ip, fp, ctx, st, acc, facc| {
+    next(target(ip, t), fp, ctx, st, acc, facc)
 });
-handler!(jz, Jz { a, t }, |ip, fp, ctx, st| {
-    let to = if get(fp, a) == 0 {
-        target(ip, t)
-    } else {
-        ip.add(1)
-    };
-    next(to, fp, ctx, st)
-});
-handler!(jnz, Jnz { a, t }, |ip, fp, ctx, st| {
-    let to = if get(fp, a) != 0 {
-        target(ip, t)
-    } else {
-        ip.add(1)
-    };
-    next(to, fp, ctx, st)
-});
+jz!(jz, Jz[S], |x| x == 0);
+jz!(jz_acc, JzAcc[A], |x| x == 0);
+jz!(jnz, Jnz[S], |x| x != 0);
+jz!(jnz_acc, JnzAcc[A], |x| x != 0);
 br2!(beq_i, BeqI, |x, y| x == y);
 br2!(bne_i, BneI, |x, y| x != y);
 br2!(blt_i, BltI, |x, y| (x as i64) < (y as i64));
 br2!(ble_i, BleI, |x, y| (x as i64) <= (y as i64));
 br2!(blt_u, BltU, |x, y| x < y);
 br2!(ble_u, BleU, |x, y| x <= y);
+br2!(beq_i_acc, BeqIAcc [A, S], |x, y| x == y);
+br2!(bne_i_acc, BneIAcc [A, S], |x, y| x != y);
+br2!(blt_i_acc, BltIAcc [A, S], |x, y| (x as i64) < (y as i64));
+br2!(blt_i_acc_b, BltIAccB [S, A], |x, y| (x as i64) < (y as i64));
+br2!(ble_i_acc, BleIAcc [A, S], |x, y| (x as i64) <= (y as i64));
+br2!(ble_i_acc_b, BleIAccB [S, A], |x, y| (x as i64) <= (y as i64));
 brf!(beq_f, BeqF, |x, y| x == y);
 brf!(bne_f, BneF, |x, y| x != y);
 brf!(blt_f, BltF, |x, y| x < y);
 brf!(ble_f, BleF, |x, y| x <= y);
-handler!(add_blt_i, AddBltI { dk, b, t }, |ip, fp, ctx, st| {
-    let (d, k) = unpack_dk(dk);
-    let v = get(fp, d).wrapping_add(get(fp, k));
-    set(fp, d, v);
-    let to = if (v as i64) < (get(fp, b) as i64) {
-        target(ip, t)
-    } else {
-        ip.add(1)
-    };
-    next(to, fp, ctx, st)
-});
+brf!(blt_f_acc, BltFAcc [F, S], |x, y| x < y);
+brf!(blt_f_acc_b, BltFAccB [S, F], |x, y| x < y);
+brf!(ble_f_acc, BleFAcc [F, S], |x, y| x <= y);
+brf!(ble_f_acc_b, BleFAccB [S, F], |x, y| x <= y);
+handler!(
+    add_blt_i,
+    AddBltI { dk, b, t },
+    |ip, fp, ctx, st, acc, facc| {
+        let (d, k) = unpack_dk(dk);
+        let v = get(fp, d).wrapping_add(get(fp, k));
+        set(fp, d, v);
+        let to = if (v as i64) < (get(fp, b) as i64) {
+            target(ip, t)
+        } else {
+            ip.add(1)
+        };
+        next(to, fp, ctx, st, acc, facc)
+    }
+);
 
-load!(load_i64, LoadI64, u64, |x| x);
+load!(load_i64, LoadI64 [S, F], u64, |x| x);
+load!(load_i64_acc, LoadI64Acc [A, F], u64, |x| x);
+load!(load_i32_acc, LoadI32Acc[A], i32, |x| x as i64 as u64);
+load!(load_u8_acc, LoadU8Acc[A], u8, |x| x as u64);
 load!(load_i32, LoadI32, i32, |x| x as i64 as u64);
 load!(load_u32, LoadU32, u32, |x| x as u64);
 load!(load_i16, LoadI16, i16, |x| x as i64 as u64);
@@ -495,13 +682,16 @@ store!(store8, Store8, u8);
 store!(store16, Store16, u16);
 store!(store32, Store32, u32);
 store!(store64, Store64, u64);
+store!(store8_acc, Store8Acc[A], u8);
+store!(store64_acc, Store64Acc[A], u64);
+store!(store64_acc_f, Store64AccF[F], u64);
 
 // A call the fast path makes itself: a fresh frame right above this one, filled from the
 // callee's template, the arguments copied in (the windows do not overlap). It leaves to the
 // dispatch loop any call that needs a bigger stack or passes the depth limit, and for the
 // tiered engine a call to a function with native code or whose count is about to run out
 // (the loop then calls the native code or asks for it, exactly as it would have).
-handler!(call, Call { site }, |ip, fp, ctx, st| {
+handler!(call, Call { site }, |ip, fp, ctx, st, acc, facc| {
     let sh = &mut *st;
     let s = &*sh.call_sites.add(site as usize);
     let callee = &*sh.funcs.add(s.target as usize);
@@ -514,7 +704,7 @@ handler!(call, Call { site }, |ip, fp, ctx, st| {
         || depth >= MAX_DEPTH
         || (!sh.entries.is_null() && !tier_counts_call(sh, s.target))
     {
-        return slow(ip, fp, ctx, st);
+        return slow(ip, fp, ctx, st, acc, facc);
     }
     // `nb + num_slots() <= stack_len`: the new frame lies inside the stack.
     let new_fp = fp.add(s.frame as usize);
@@ -548,12 +738,12 @@ handler!(call, Call { site }, |ip, fp, ctx, st| {
     });
     sh.frames.set_len(depth + 1);
     (sh.func, sh.base) = (s.target, nb);
-    next(callee.ops.as_ptr(), new_fp, ctx, st)
+    next(callee.ops.as_ptr(), new_fp, ctx, st, acc, facc)
 });
-handler!(ret, Ret { a }, |ip, fp, ctx, st| {
+handler!(ret, Ret { a }, |ip, fp, ctx, st, acc, facc| {
     return_to_caller(ip, fp, ctx, st, Some(get(fp, a)))
 });
-handler!(ret_void, RetVoid {}, |ip, fp, ctx, st| {
+handler!(ret_void, RetVoid {}, |ip, fp, ctx, st, acc, facc| {
     return_to_caller(ip, fp, ctx, st, None)
 });
 
@@ -596,12 +786,14 @@ unsafe fn return_to_caller(
     st: *mut Shared,
     v: Option<u64>,
 ) -> Exit {
+    // The op a return comes back to follows a call, so it reads no forwarded result.
+    let (acc, facc) = (0, 0.0);
     // SAFETY: `st` is valid (the contract); frames hold only functions of the program, frame
     // windows inside the stack and return addresses inside their function's ops.
     unsafe {
         let sh = &mut *st;
         let Some(fr) = sh.frames.pop() else {
-            return slow(ip, fp, ctx, st);
+            return slow(ip, fp, ctx, st, acc, facc);
         };
         (sh.func, sh.base) = (fr.func, fr.base);
         let fp = sh.stack.add(fr.base);
@@ -610,7 +802,7 @@ unsafe fn return_to_caller(
         {
             set(fp, fr.dest, v);
         }
-        next(fr.ret, fp, ctx, st)
+        next(fr.ret, fp, ctx, st, acc, facc)
     }
 }
 
@@ -753,6 +945,47 @@ const fn build_handlers() -> [Handler; 256] {
         call: Call { site },
         ret: Ret { a },
         ret_void: RetVoid {},
+        add_i_acc: AddIAcc { d, a, b },
+        sub_i_acc: SubIAcc { d, a, b },
+        sub_i_acc_b: SubIAccB { d, a, b },
+        mul_i_acc: MulIAcc { d, a, b },
+        and_acc: AndAcc { d, a, b },
+        or_acc: OrAcc { d, a, b },
+        xor_acc: XorAcc { d, a, b },
+        shl_acc: ShlAcc { d, a, b },
+        shr_acc: ShrAcc { d, a, b },
+        ushr_acc: UShrAcc { d, a, b },
+        div_const_i_acc: DivConstIAcc { d, a, b },
+        rem_const_i_acc: RemConstIAcc { d, a, b },
+        div_pow2_i_acc: DivPow2IAcc { d, a, k },
+        rem_pow2_i_acc: RemPow2IAcc { d, a, k },
+        i2f_acc: I2FAcc { d, a },
+        add_f_acc: AddFAcc { d, a, b },
+        sub_f_acc: SubFAcc { d, a, b },
+        sub_f_acc_b: SubFAccB { d, a, b },
+        mul_f_acc: MulFAcc { d, a, b },
+        div_f_acc: DivFAcc { d, a, b },
+        div_f_acc_b: DivFAccB { d, a, b },
+        sqrt_acc: SqrtAcc { d, a },
+        f2i_acc: F2IAcc { d, a },
+        jz_acc: JzAcc { a, t },
+        jnz_acc: JnzAcc { a, t },
+        beq_i_acc: BeqIAcc { a, b, t },
+        bne_i_acc: BneIAcc { a, b, t },
+        blt_i_acc: BltIAcc { a, b, t },
+        blt_i_acc_b: BltIAccB { a, b, t },
+        ble_i_acc: BleIAcc { a, b, t },
+        ble_i_acc_b: BleIAccB { a, b, t },
+        blt_f_acc: BltFAcc { a, b, t },
+        blt_f_acc_b: BltFAccB { a, b, t },
+        ble_f_acc: BleFAcc { a, b, t },
+        ble_f_acc_b: BleFAccB { a, b, t },
+        load_i64_acc: LoadI64Acc { d, a, off },
+        load_i32_acc: LoadI32Acc { d, a, off },
+        load_u8_acc: LoadU8Acc { d, a, off },
+        store8_acc: Store8Acc { a, off, v },
+        store64_acc: Store64Acc { a, off, v },
+        store64_acc_f: Store64AccF { a, off, v },
     ];
     let mut table = [slow as Handler; 256];
     let mut seen = [false; 256];
