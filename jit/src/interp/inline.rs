@@ -131,10 +131,55 @@ fn leaf(code: &Code) -> Option<Leaf> {
     })
 }
 
+/// Appends to `ops` a copy of `leaf` standing in for the call at `site`, its slots moved to
+/// `base` and up in the caller's frame, with no copies in or out where renaming does as well:
+/// a parameter is read from the caller's argument slot until the body first writes it (the
+/// body writes no caller slot before its last op, so the argument still holds), and the
+/// result is written straight into the call's destination by the last op if that op makes
+/// it (it reads its operands before writing, so a destination that is also an argument is
+/// fine). Otherwise a `mov` returns the result.
+fn copy_leaf(leaf: &Leaf, site: &CallSite, base: Slot, ops: &mut Vec<Op>) {
+    let params = site.args.len();
+    let mut written = vec![false; leaf.template.len()];
+    let mut returned = false;
+    for (j, op) in leaf.body.iter().enumerate() {
+        let mut op = *op;
+        let d = pure_dest(&op).expect("a leaf's body is pure ops") as usize;
+        let into_dest =
+            j + 1 == leaf.body.len() && leaf.ret == Some(d as Slot) && site.dest != NO_SLOT;
+        // `for_each_slot_mut` names the destination first, then the operands.
+        let mut dest = true;
+        op.for_each_slot_mut(|s| {
+            let k = *s as usize;
+            *s = if std::mem::take(&mut dest) {
+                if into_dest { site.dest } else { base + *s }
+            } else if k < params && !written[k] {
+                site.args[k]
+            } else {
+                base + *s
+            };
+        });
+        written[d] = true;
+        returned |= into_dest;
+        ops.push(op);
+    }
+    if let Some(r) = leaf.ret
+        && site.dest != NO_SLOT
+        && !returned
+    {
+        let k = r as usize;
+        let a = if k < params && !written[k] {
+            site.args[k]
+        } else {
+            base + r
+        };
+        ops.push(Op::Mov { d: site.dest, a });
+    }
+}
+
 impl Program {
     /// Replaces each direct call of a leaf by a copy of its body in fresh slots of the
-    /// caller's frame: a `mov` per argument, the body with its slots renamed, and a `mov` of
-    /// the result. Runs on absolute jump targets, before `validate`.
+    /// caller's frame (`copy_leaf`). Runs on absolute jump targets, before `validate`.
     pub(super) fn inline_leaves(&mut self) {
         let leaves: Vec<Option<Leaf>> = self.funcs.iter().map(leaf).collect();
         for fi in 0..self.funcs.len() {
@@ -172,25 +217,7 @@ impl Program {
                 };
                 let base = template.len() as u32;
                 template.extend_from_slice(&leaf.template);
-                for (k, &a) in site.args.iter().enumerate() {
-                    ops.push(Op::Mov {
-                        d: base + k as u32,
-                        a,
-                    });
-                }
-                for op in &leaf.body {
-                    let mut op = *op;
-                    op.for_each_slot_mut(|s| *s += base);
-                    ops.push(op);
-                }
-                if let Some(r) = leaf.ret
-                    && site.dest != NO_SLOT
-                {
-                    ops.push(Op::Mov {
-                        d: site.dest,
-                        a: base + r,
-                    });
-                }
+                copy_leaf(leaf, site, base, &mut ops);
                 lines.resize(ops.len(), line);
             }
             moved.push(ops.len() as u32);
@@ -262,7 +289,7 @@ mod tests {
             loop_heads: true,
             ..plain
         };
-        assert_eq!(calls(tiered, "main").len(), 9);
+        assert_eq!(calls(tiered, "main").len(), 14);
         assert_eq!(calls(tiered, "pick"), ["mix"]);
     }
 }
