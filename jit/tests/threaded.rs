@@ -192,6 +192,10 @@ k11:
     add g, f, 0.0
     ble f, g, k12
 k12:
+    mov c, 0
+k13:
+    add c, c, 1
+    ble c, 2, k13
     call c, leaf(c)
     call nothing()
     jmp latch

@@ -473,6 +473,12 @@ pub(crate) enum Op {
         b: Slot,
         t: u32,
     },
+    /// The same with `ble`.
+    AddBleI {
+        dk: u32,
+        b: Slot,
+        t: u32,
+    },
 
     /// `d = [a + off]`, one op per width and extension (f64 loads as `LoadI64`, sil as
     /// `LoadU8`): each its own handler, with no second dispatch on the kind.
@@ -1084,7 +1090,7 @@ impl Op {
                 f(a);
                 f(b);
             }
-            AddBltI { dk, b, .. } => {
+            AddBltI { dk, b, .. } | AddBleI { dk, b, .. } => {
                 let (mut d, mut k) = unpack_dk(*dk);
                 f(&mut d);
                 f(&mut k);
@@ -1144,6 +1150,7 @@ impl Op {
             | BltF { t, .. }
             | BleF { t, .. }
             | AddBltI { t, .. }
+            | AddBleI { t, .. }
             | JzAcc { t, .. }
             | JnzAcc { t, .. }
             | BeqIAcc { t, .. }

@@ -833,7 +833,8 @@ fn branch(op: CmpOp, ty: Type, a: Slot, b: Slot, t: u32) -> Op {
 /// - a `jmp` to a conditional branch that would leave the loop to just after the `jmp` becomes
 ///   that branch inverted, jumping to the op after it (the loop is rotated: one dispatch per
 ///   iteration instead of two);
-/// - `add d, d, k` followed by `blt d, b, t` becomes `AddBltI`.
+/// - `add d, d, k` followed by `blt d, b, t` becomes `AddBltI`, or by `ble d, b, t`
+///   `AddBleI`.
 ///
 /// Instrumented loops still see every iteration: the tiered engine's `LoopHead` and the
 /// profiler's `Count` stand at the header, so a `jmp` there does not reach a branch; an
@@ -850,12 +851,18 @@ fn peephole(ops: &mut [Op]) {
         }
     }
     for i in 0..ops.len().saturating_sub(1) {
-        if let (Op::AddI { d, a, b: k }, Op::BltI { a: x, b, t }) = (ops[i], ops[i + 1])
-            && a == d
-            && x == d
-            && let Some(dk) = pack_dk(d, k)
+        let Op::AddI { d, a, b: k } = ops[i] else {
+            continue;
+        };
+        let fused = match ops[i + 1] {
+            Op::BltI { a: x, b, t } if x == d => pack_dk(d, k).map(|dk| Op::AddBltI { dk, b, t }),
+            Op::BleI { a: x, b, t } if x == d => pack_dk(d, k).map(|dk| Op::AddBleI { dk, b, t }),
+            _ => None,
+        };
+        if a == d
+            && let Some(op) = fused
         {
-            ops[i] = Op::AddBltI { dk, b, t };
+            ops[i] = op;
         }
     }
 }
@@ -1090,8 +1097,10 @@ mod tests {
         // Every `jmp` closes a while loop whose exit follows it; only `h13`'s stays, as its
         // head is an f64 `bge`, which has no inverse.
         assert_eq!(count(|o| matches!(o, Op::Jmp { .. })), 1, "{ops:#?}");
-        // `h1` (rotated into `blt`), `l14`, `l15` and `l16`.
+        // `h1` (rotated into `blt`), `l14`, `l15` and `l16`; `h2` (rotated into `ble`), `l17`
+        // and `l18`.
         assert_eq!(count(|o| matches!(o, Op::AddBltI { .. })), 4, "{ops:#?}");
+        assert_eq!(count(|o| matches!(o, Op::AddBleI { .. })), 3, "{ops:#?}");
     }
 
     #[test]

@@ -66,6 +66,8 @@ pub(super) struct Shared {
     /// `TierHooks` before each threaded run.
     pub entries: *const AtomicPtr<u8>,
     pub call_counts: *mut u32,
+    /// The memory's size in bytes, set by `threaded::run` (memory cannot grow during a run).
+    pub mem_size: u64,
 }
 
 /// The interpreter's machine state, reusable across runs.
@@ -307,6 +309,7 @@ impl Vm {
                 std::ptr::null()
             },
             call_counts: std::ptr::null_mut(),
+            mem_size: 0,
         };
         let result = self.exec_loop::<TIER>(prog, env, tier, at, &mut sh);
         self.frames = sh.frames;
