@@ -907,11 +907,29 @@ impl Code {
             dst.write_unaligned(t.read_unaligned());
             if chunks > 1 {
                 dst.add(1).write_unaligned(t.add(1).read_unaligned());
-                for k in 2..chunks {
-                    dst.add(k).write_unaligned(t.add(k).read_unaligned());
+                if chunks > 2 {
+                    copy_chunks(t, dst, 2, chunks);
                 }
             }
         }
+    }
+}
+
+/// Copies chunks `from..to` of a frame template `t` to a new frame `dst`: the bigger frames'
+/// rest, out of line so that a call to a small function carries no loop for it.
+///
+/// # Safety
+/// As `Code::init_frame`, for chunks `from..to` of the template.
+#[inline(never)]
+unsafe fn copy_chunks(
+    t: *const [u64; FRAME_CHUNK],
+    dst: *mut [u64; FRAME_CHUNK],
+    from: usize,
+    to: usize,
+) {
+    for k in from..to {
+        // SAFETY: the contract.
+        unsafe { dst.add(k).write_unaligned(t.add(k).read_unaligned()) };
     }
 }
 

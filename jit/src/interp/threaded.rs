@@ -730,26 +730,99 @@ store!(store64_acc_f, Store64AccF[F], u64);
 // dispatch loop any call that needs a bigger stack or passes the depth limit, and for the
 // tiered engine a call to a function with native code or whose count is about to run out
 // (the loop then calls the native code or asks for it, exactly as it would have).
+/// `call`'s general case, out of line so that the common one needs few registers (the
+/// handler below): any frame size and argument count, and the tiered engine's call counts.
+///
+/// # Safety
+/// As `run`'s contract, with `ip` at a `Call`.
+#[inline(never)]
+unsafe fn call_general(
+    ip: *const Op,
+    fp: *mut u64,
+    mem: *mut u8,
+    st: *mut Shared,
+    acc: u64,
+    facc: f64,
+) -> Exit {
+    // SAFETY: as `run`'s contract; `HANDLERS` sends only `Call` ops to `call`, which comes
+    // here.
+    unsafe {
+        let Op::Call { site } = *ip else {
+            std::hint::unreachable_unchecked()
+        };
+        let sh = &mut *st;
+        let s = &*sh.call_sites.add(site as usize);
+        let callee = &*sh.funcs.add(s.target as usize);
+        let nb = sh.base + s.frame as usize;
+        let depth = sh.frames.len();
+        // A full frame stack would need a (non-tail) call to grow it: leave that to the loop. The
+        // tier count last: a call it counts must not go to the loop too, which would count again.
+        if nb + callee.num_slots() > sh.stack_len
+            || depth == sh.frames.capacity()
+            || depth >= MAX_DEPTH
+            || (!sh.entries.is_null() && !tier_counts_call(sh, s.target))
+        {
+            return slow(ip, fp, mem, st, acc, facc);
+        }
+        // `nb + num_slots() <= stack_len`: the new frame lies inside the stack.
+        let new_fp = fp.add(s.frame as usize);
+        callee.init_frame(new_fp);
+        // `k < num_params <= num_slots` of the callee (validated). Up to three arguments
+        // without a loop.
+        match *s.args {
+            [] => {}
+            [a] => *new_fp = get(fp, a),
+            [a, b] => {
+                *new_fp = get(fp, a);
+                *new_fp.add(1) = get(fp, b);
+            }
+            [a, b, c] => {
+                *new_fp = get(fp, a);
+                *new_fp.add(1) = get(fp, b);
+                *new_fp.add(2) = get(fp, c);
+            }
+            ref args => {
+                for (k, &a) in args.iter().enumerate() {
+                    *new_fp.add(k) = get(fp, a);
+                }
+            }
+        }
+        // `depth < capacity`: room for one more frame without growing.
+        sh.frames.as_mut_ptr().add(depth).write(Frame {
+            func: sh.func,
+            dest: s.dest,
+            base: sh.base,
+            ret: ip.add(1),
+        });
+        sh.frames.set_len(depth + 1);
+        (sh.func, sh.base) = (s.target, nb);
+        // A function's first op reads no forwarded result: nothing to carry over.
+        next(callee.ops.as_ptr(), new_fp, mem, st, 0, 0.0)
+    }
+}
+
 handler!(call, Call { site }, |ip, fp, mem, st, acc, facc| {
     let sh = &mut *st;
     let s = &*sh.call_sites.add(site as usize);
     let callee = &*sh.funcs.add(s.target as usize);
     let nb = sh.base + s.frame as usize;
     let depth = sh.frames.len();
-    // A full frame stack would need a (non-tail) call to grow it: leave that to the loop. The
-    // tier count last: a call it counts must not go to the loop too, which would count again.
-    if nb + callee.num_slots() > sh.stack_len
+    // The common case only: a frame of at most two chunks, up to two arguments, the plain
+    // interpreter, room on both stacks. The rest (and leaving to the loop) is `call_general`.
+    let slots = callee.num_slots();
+    if slots > 2 * FRAME_CHUNK
+        || s.args.len() > 2
+        || !sh.entries.is_null()
+        || nb + slots > sh.stack_len
         || depth == sh.frames.capacity()
         || depth >= MAX_DEPTH
-        || (!sh.entries.is_null() && !tier_counts_call(sh, s.target))
     {
-        return slow(ip, fp, mem, st, acc, facc);
+        return call_general(ip, fp, mem, st, acc, facc);
     }
-    // `nb + num_slots() <= stack_len`: the new frame lies inside the stack.
+    // `nb + slots <= stack_len`: the new frame lies inside the stack.
     let new_fp = fp.add(s.frame as usize);
     callee.init_frame(new_fp);
-    // `k < num_params <= num_slots` of the callee (validated). Up to three arguments
-    // without a loop.
+    // `k < num_params <= num_slots` of the callee (validated).
     match *s.args {
         [] => {}
         [a] => *new_fp = get(fp, a),
@@ -757,16 +830,7 @@ handler!(call, Call { site }, |ip, fp, mem, st, acc, facc| {
             *new_fp = get(fp, a);
             *new_fp.add(1) = get(fp, b);
         }
-        [a, b, c] => {
-            *new_fp = get(fp, a);
-            *new_fp.add(1) = get(fp, b);
-            *new_fp.add(2) = get(fp, c);
-        }
-        ref args => {
-            for (k, &a) in args.iter().enumerate() {
-                *new_fp.add(k) = get(fp, a);
-            }
-        }
+        _ => std::hint::unreachable_unchecked(),
     }
     // `depth < capacity`: room for one more frame without growing.
     sh.frames.as_mut_ptr().add(depth).write(Frame {
@@ -777,7 +841,8 @@ handler!(call, Call { site }, |ip, fp, mem, st, acc, facc| {
     });
     sh.frames.set_len(depth + 1);
     (sh.func, sh.base) = (s.target, nb);
-    next(callee.ops.as_ptr(), new_fp, mem, st, acc, facc)
+    // A function's first op reads no forwarded result: nothing to carry over.
+    next(callee.ops.as_ptr(), new_fp, mem, st, 0, 0.0)
 });
 handler!(ret, Ret { a }, |ip, fp, mem, st, acc, facc| {
     return_to_caller(ip, fp, mem, st, Some(get(fp, a)))
