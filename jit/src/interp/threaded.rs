@@ -332,11 +332,9 @@ macro_rules! br2 {
     ($name:ident, $Var:ident [$sa:ident, $sb:ident], |$x:ident, $y:ident| $c:expr) => {
         handler!($name, $Var { a, b, t }, |ip, fp, mem, st, acc, facc| {
             let ($x, $y) = (bits!($sa, fp, acc, facc, a), bits!($sb, fp, acc, facc, b));
-            if $c {
-                next(target(ip, t), fp, mem, st, acc, facc)
-            } else {
-                fall_through(ip, fp, mem, st, acc, facc)
-            }
+            // LLVM gives each way its own jump here (the latches need `fall_through`).
+            let to = if $c { target(ip, t) } else { ip.add(1) };
+            next(to, fp, mem, st, acc, facc)
         });
     };
 }
@@ -349,11 +347,9 @@ macro_rules! brf {
     ($name:ident, $Var:ident [$sa:ident, $sb:ident], |$x:ident, $y:ident| $c:expr) => {
         handler!($name, $Var { a, b, t }, |ip, fp, mem, st, acc, facc| {
             let ($x, $y) = (float!($sa, fp, facc, a), float!($sb, fp, facc, b));
-            if $c {
-                next(target(ip, t), fp, mem, st, acc, facc)
-            } else {
-                fall_through(ip, fp, mem, st, acc, facc)
-            }
+            // LLVM gives each way its own jump here (the latches need `fall_through`).
+            let to = if $c { target(ip, t) } else { ip.add(1) };
+            next(to, fp, mem, st, acc, facc)
         });
     };
 }
@@ -363,11 +359,9 @@ macro_rules! jz {
     ($name:ident, $Var:ident [$sa:ident], |$x:ident| $c:expr) => {
         handler!($name, $Var { a, t }, |ip, fp, mem, st, acc, facc| {
             let $x = bits!($sa, fp, acc, facc, a);
-            if $c {
-                next(target(ip, t), fp, mem, st, acc, facc)
-            } else {
-                fall_through(ip, fp, mem, st, acc, facc)
-            }
+            // LLVM gives each way its own jump here (the latches need `fall_through`).
+            let to = if $c { target(ip, t) } else { ip.add(1) };
+            next(to, fp, mem, st, acc, facc)
         });
     };
 }
