@@ -781,15 +781,7 @@ unsafe fn call_general(
                 }
             }
         }
-        // `depth < capacity`: room for one more frame without growing.
-        sh.frames.as_mut_ptr().add(depth).write(Frame {
-            func: sh.func,
-            dest: s.dest,
-            base: sh.base,
-            ret: ip.add(1),
-        });
-        sh.frames.set_len(depth + 1);
-        (sh.func, sh.base) = (s.target, nb);
+        push_frame(sh, s, ip, nb, depth);
         // A function's first op reads no forwarded result: nothing to carry over.
         next(callee.ops.as_ptr(), new_fp, mem, st, 0, 0.0)
     }
@@ -826,18 +818,32 @@ handler!(call, Call { site }, |ip, fp, mem, st, acc, facc| {
         }
         _ => std::hint::unreachable_unchecked(),
     }
-    // `depth < capacity`: room for one more frame without growing.
-    sh.frames.as_mut_ptr().add(depth).write(Frame {
-        func: sh.func,
-        dest: s.dest,
-        base: sh.base,
-        ret: ip.add(1),
-    });
-    sh.frames.set_len(depth + 1);
-    (sh.func, sh.base) = (s.target, nb);
+    push_frame(sh, s, ip, nb, depth);
     // A function's first op reads no forwarded result: nothing to carry over.
     next(callee.ops.as_ptr(), new_fp, mem, st, 0, 0.0)
 });
+
+/// Pushes the caller's frame for the call at `ip` (site `s`) as the `depth`-th, and makes the
+/// callee's frame at `nb` the running one.
+///
+/// # Safety
+/// `depth` is the frame stack's length and below its capacity; `ip` is an op of the running
+/// function.
+#[inline(always)]
+unsafe fn push_frame(sh: &mut Shared, s: &CallSite, ip: *const Op, nb: usize, depth: usize) {
+    // SAFETY: `depth < capacity`: room for one more frame without growing; the slot written
+    // is then counted by `set_len`.
+    unsafe {
+        sh.frames.as_mut_ptr().add(depth).write(Frame {
+            func: sh.func,
+            dest: s.dest,
+            base: sh.base,
+            ret: ip.add(1),
+        });
+        sh.frames.set_len(depth + 1);
+    }
+    (sh.func, sh.base) = (s.target, nb);
+}
 handler!(ret, Ret { a }, |ip, fp, mem, st, acc, facc| {
     return_to_caller(ip, fp, mem, st, Some(get(fp, a)))
 });
