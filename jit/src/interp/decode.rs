@@ -867,8 +867,8 @@ fn peephole(ops: &mut [Op]) {
     }
 }
 
-/// What an op leaves in the threaded handlers' forwarding registers: the slot it wrote, and
-/// whether its value is in `acc` (an integer), in `facc` (an f64), or in both.
+/// Which of the threaded handlers' forwarding registers holds an op's result: `acc` (an
+/// integer), `facc` (an f64), or both.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Forwarded {
     Int,
@@ -876,6 +876,9 @@ enum Forwarded {
     Both,
 }
 
+/// The slot `op` writes and where its handler forwards that value; `None` for the ops whose
+/// handlers forward nothing. Every op listed here must set the register it is listed for
+/// (`threaded`'s `op2`, `f2`, `load`, ... macros do).
 fn forwarded(op: &Op) -> Option<(Slot, Forwarded)> {
     use Forwarded::*;
     use Op::*;
