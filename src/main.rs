@@ -111,6 +111,10 @@ enum Command {
         /// (`--cache` for the default directory, `--cache=DIR` for another).
         #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true, default_missing_value = "")]
         cache: Option<PathBuf>,
+        /// Threads that compile functions in parallel (JIT; default: one per core). The code
+        /// is the same whatever the number.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        compile_threads: Option<u16>,
     },
     /// Inspect or empty the persistent code cache of `vsp run --cache`.
     Cache {
@@ -179,6 +183,7 @@ fn dispatch(cmd: Command) -> Result<i32, CliError> {
             gdb_jit,
             profile,
             cache,
+            compile_threads,
         } => {
             let loaded = load::load(&file)?;
             let defaults = jit::TierConfig::default();
@@ -202,6 +207,7 @@ fn dispatch(cmd: Command) -> Result<i32, CliError> {
                     jitdump,
                     gdb_jit,
                     profile,
+                    compile_threads: compile_threads.map_or(0, usize::from),
                     cache: match cache {
                         None => None,
                         Some(d) if d.as_os_str().is_empty() => Some(cache_dir(None)?),

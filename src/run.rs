@@ -24,6 +24,8 @@ pub(crate) struct RunOptions {
     pub jitdump: bool,
     pub gdb_jit: bool,
     pub profile: bool,
+    /// `Config::compile_threads` (0: one per core).
+    pub compile_threads: usize,
     /// The persistent code cache directory, if any.
     pub cache: Option<std::path::PathBuf>,
 }
@@ -91,6 +93,7 @@ pub(crate) fn run(loaded: &Loaded, args: &[String], opts: &RunOptions) -> Result
         .jitdump(opts.jitdump)
         .gdb_jit(opts.gdb_jit)
         .profile(opts.profile)
+        .compile_threads(opts.compile_threads)
         .source_name(source_path(&loaded.display_name));
     if let Some(dir) = &opts.cache {
         config = config.cache_dir(dir);
@@ -135,7 +138,7 @@ pub(crate) fn run(loaded: &Loaded, args: &[String], opts: &RunOptions) -> Result
 fn print_stats(s: &Stats, run_time: std::time::Duration) {
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
     eprintln!(
-        "[stats] engine: {}; functions compiled: {}{}; compile: {:.3} ms; code: {} bytes; load: {:.3} ms; run: {:.3} ms",
+        "[stats] engine: {}; functions compiled: {}{}; compile: {:.3} ms (CPU {:.3} ms); code: {} bytes; load: {:.3} ms; run: {:.3} ms",
         s.engine,
         s.functions.iter().filter(|f| f.compiles > 0).count(),
         match s.cache {
@@ -145,6 +148,7 @@ fn print_stats(s: &Stats, run_time: std::time::Duration) {
             ),
             None => String::new(),
         },
+        ms(s.compile_wall_time),
         ms(s.compile_time),
         s.code_size,
         ms(s.load_time),

@@ -1,4 +1,4 @@
-//! `vsp build` on the command line: what each `--emit` writes and where, exit statuses (docs/reference/command-line.md), and executables' argument handling, traps and stack.
+//! `vsp build` on the command line: what each `--emit` writes and where, exit statuses (docs/reference/command-line.md), executables' argument handling, traps and stack, and compiling on several threads.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -365,4 +365,90 @@ fn version_lists_the_targets_this_binary_can_build_for() {
             assert!(line.contains("rustup target add"), "{line}");
         }
     }
+}
+
+/// A module of `count` small functions and a `main` calling each (as `bench/sil/program.sil`
+/// does), so compiling it fills several parallel batches.
+fn many_functions(count: usize) -> String {
+    let mut src = String::new();
+    for k in 0..count {
+        src += &format!(
+            "func f{k}(x: i64) -> i64 {{\n    mul x, x, {}\n    xor x, x, {k}\n    ret x\n}}\n",
+            2 * k + 1
+        );
+    }
+    src += "func main() -> i64 {\n    reg s: i64\n";
+    for k in 0..count {
+        src += &format!("    call s, f{k}(s)\n");
+    }
+    src += "    println s\n    ret 0\n}\n";
+    src
+}
+
+#[test]
+fn objects_do_not_depend_on_how_many_threads_compiled_them() {
+    let d = work("threads");
+    write(&d, "many.sil", &many_functions(600));
+    let mut objects = Vec::new();
+    for (k, one_core) in [false, false, true].into_iter().enumerate() {
+        let out = format!("many{k}.o");
+        let mut cmd = if one_core {
+            // One core: `available_parallelism` (and so the compile threads) is 1.
+            let mut c = Command::new("taskset");
+            c.args(["-c", "0", vsp()]);
+            c
+        } else {
+            Command::new(vsp())
+        };
+        let o = match cmd
+            .args(["build", "--emit", "obj", "many.sil", "-o", &out])
+            .current_dir(&d)
+            .output()
+        {
+            Ok(o) => o,
+            Err(_) if one_core => continue, // no taskset here
+            Err(e) => panic!("vsp: {e}"),
+        };
+        assert_eq!(status(&o), 0, "{}", stderr(&o));
+        objects.push(std::fs::read(d.join(&out)).unwrap());
+    }
+    assert!(objects.len() >= 2);
+    assert!(objects.windows(2).all(|w| w[0] == w[1]), "objects differ");
+}
+
+#[test]
+fn run_compile_threads_is_checked_and_reported() {
+    let d = work("run_threads");
+    write(&d, "many.sil", &many_functions(300));
+    let run = |threads: &str| {
+        Command::new(vsp())
+            .args([
+                "run",
+                "--engine",
+                "jit",
+                "--stats",
+                "--compile-threads",
+                threads,
+                "many.sil",
+            ])
+            .current_dir(&d)
+            .output()
+            .unwrap()
+    };
+    let one = run("1");
+    let four = run("4");
+    for o in [&one, &four] {
+        assert_eq!(status(o), 0, "{}", stderr(o));
+        let err = stderr(o);
+        assert!(err.contains("functions compiled: 301;"), "{err}");
+        assert!(err.contains(" ms (CPU "), "{err}");
+    }
+    assert_eq!(one.stdout, four.stdout);
+    let zero = run("0");
+    assert_eq!(status(&zero), 2);
+    assert!(
+        stderr(&zero).contains("--compile-threads"),
+        "{}",
+        stderr(&zero)
+    );
 }

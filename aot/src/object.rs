@@ -166,18 +166,38 @@ pub fn compile_with_debug(
     let mut ctx = m.make_context();
     let mut fctx = FunctionBuilderContext::new();
 
-    for (i, f) in bc.funcs.iter().enumerate() {
-        codegen::translate_function(&mut m, bc, &mut env, i, &mut ctx, &mut fctx)?;
-        let label = format!("{prefix}::{}", f.name);
-        define(
-            &mut m,
-            env.body_ids[i],
-            &mut ctx,
-            &label,
-            listings,
-            &mut out,
-            Some(f),
-        )?;
+    // The bodies, a batch at a time: translated (which needs the module), compiled on every
+    // core, then defined in order, so the object is the same whatever the number of threads.
+    let threads = codegen::default_threads();
+    let mut pool: Vec<Context> = Vec::new();
+    let indices: Vec<usize> = (0..bc.funcs.len()).collect();
+    for batch in indices.chunks(BATCH) {
+        while pool.len() < batch.len() {
+            pool.push(m.make_context());
+        }
+        let contexts = &mut pool[..batch.len()];
+        for (&i, c) in batch.iter().zip(contexts.iter_mut()) {
+            codegen::translate_function(&mut m, bc, &mut env, i, c, &mut fctx)?;
+            let label = format!("{prefix}::{}", bc.funcs[i].name);
+            before_compile(&m, env.body_ids[i], c, &label, listings, &mut out);
+        }
+        codegen::compile_batch(m.isa(), contexts, threads).map_err(|e| AotError::Cranelift {
+            func: format!("{prefix}::{}", bc.funcs[batch[e.index]].name),
+            message: e.message,
+        })?;
+        for (&i, c) in batch.iter().zip(contexts.iter_mut()) {
+            let f = &bc.funcs[i];
+            let label = format!("{prefix}::{}", f.name);
+            after_compile(
+                &mut m,
+                env.body_ids[i],
+                c,
+                &label,
+                listings,
+                &mut out,
+                Some(f),
+            )?;
+        }
     }
     let main_entry = match main {
         Some(i) => {
@@ -252,6 +272,9 @@ fn check_symbol_clashes(bc: &BcModule) -> Result<(), AotError> {
     Ok(())
 }
 
+/// Function bodies translated before a batch is compiled in parallel.
+const BATCH: usize = 256;
+
 /// Compiles `ctx.func` as `id`, collecting the listings and (if asked for) debug information;
 /// `sil` is the `.sil` function, for its body.
 fn define(
@@ -263,26 +286,55 @@ fn define(
     out: &mut Compiled,
     sil: Option<&bytecode::Function>,
 ) -> Result<(), AotError> {
-    // Name the function after its id, as references to it are (`u0:N`).
+    before_compile(m, id, ctx, label, listings, out);
+    ctx.compile(m.isa(), &mut Default::default())
+        .map_err(|e| AotError::Cranelift {
+            func: label.to_string(),
+            message: format!("{:?}", e.inner),
+        })?;
+    after_compile(m, id, ctx, label, listings, out, sil)
+}
+
+/// Names `ctx.func` after `id`, as references to it are (`u0:N`), and lists its IR if asked
+/// (before compiling, which rewrites it).
+fn before_compile(
+    m: &ObjectModule,
+    id: FuncId,
+    ctx: &mut Context,
+    label: &str,
+    listings: Listings,
+    out: &mut Compiled,
+) {
     ctx.func.name = UserFuncName::user(0, id.as_u32());
-    let names = if listings.clif || listings.asm {
-        referenced_names(m, &ctx.func)
-    } else {
-        Vec::new()
-    };
     if listings.clif {
         let _ = writeln!(out.clif, "; {label}");
-        for (user, name) in &names {
+        for (user, name) in &referenced_names(m, &ctx.func) {
             let _ = writeln!(out.clif, ";   {user} = {name}");
         }
         let _ = writeln!(out.clif, "{}", codegen::annotated_clif(&ctx.func));
     }
+}
+
+/// Defines the code `ctx` has just compiled as `id`, with its machine code listing and debug
+/// information if asked for, and clears the context.
+fn after_compile(
+    m: &mut ObjectModule,
+    id: FuncId,
+    ctx: &mut Context,
+    label: &str,
+    listings: Listings,
+    out: &mut Compiled,
+    sil: Option<&bytecode::Function>,
+) -> Result<(), AotError> {
+    let names = if listings.asm {
+        referenced_names(m, &ctx.func)
+    } else {
+        Vec::new()
+    };
     let failed = |message: String| AotError::Cranelift {
         func: label.to_string(),
         message,
     };
-    ctx.compile(m.isa(), &mut Default::default())
-        .map_err(|e| failed(format!("{:?}", e.inner)))?;
     let place = codegen::define_placed(m, ctx, id).map_err(|e| failed(format!("{e:?}")))?;
     if listings.asm {
         let symbols: Vec<String> = names.iter().map(|(_, name)| name.clone()).collect();

@@ -76,6 +76,9 @@ pub struct Config {
     pub cache_dir: Option<std::path::PathBuf>,
     /// The cache directory's size limit; the oldest entries are evicted beyond it.
     pub cache_max_bytes: u64,
+    /// Threads that compile a batch of functions (the JIT compiles a function with
+    /// everything it calls); 0, the default, means one per available core.
+    pub compile_threads: usize,
     /// A test seam: the code generator refuses to compile the function of this name, as it
     /// would on a bug in vsp, so tests can check that such a failure is reported as vsp's
     /// error and never as the program's trap.
@@ -100,6 +103,7 @@ impl Default for Config {
             source_name: None,
             cache_dir: None,
             cache_max_bytes: crate::native::DEFAULT_MAX_BYTES,
+            compile_threads: 0,
             refuse_to_compile: None,
         }
     }
@@ -153,6 +157,19 @@ impl Config {
     pub fn cache_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Config {
         self.cache_dir = Some(dir.into());
         self
+    }
+    /// Threads that compile a batch of functions at once (0: one per available core). The code
+    /// is the same whatever the number; only the time to compile it changes.
+    pub fn compile_threads(mut self, threads: usize) -> Config {
+        self.compile_threads = threads;
+        self
+    }
+    /// The number of compiling threads `compile_threads` asks for.
+    pub(crate) fn compile_thread_count(&self) -> usize {
+        match self.compile_threads {
+            0 => codegen::default_threads(),
+            n => n,
+        }
     }
     /// Tiered engine: every setting at once.
     pub fn tier(mut self, tier: TierConfig) -> Config {
@@ -369,7 +386,11 @@ pub struct Stats {
     pub cache: Option<CacheStats>,
     /// Per function (JIT only): compile time and code size.
     pub functions: Vec<FuncStats>,
+    /// Time spent compiling, summed over functions (with several compiling threads, more than
+    /// the time it took: see `compile_wall_time`).
     pub compile_time: Duration,
+    /// Wall-clock time spent compiling.
+    pub compile_wall_time: Duration,
     pub code_size: usize,
     /// Time spent preparing the module (decoding for the interpreter, compiling for the JIT).
     pub load_time: Duration,
@@ -919,17 +940,24 @@ impl Instance {
             Backend::Native { code, .. } => (Some(code), None),
             Backend::Tiered { tier, .. } => (Some(&tier.shared.code), Some(tier.stats())),
         };
-        let (functions, cache) = code.map_or((Vec::new(), None), |code| {
+        let (functions, cache, wall) = code.map_or((Vec::new(), None, Duration::ZERO), |code| {
             let guard = code.lock().unwrap_or_else(|e| e.into_inner());
-            guard.as_ref().map_or((Vec::new(), None), |c| {
-                (c.stats.clone(), c.cache.as_ref().map(|k| k.stats()))
-            })
+            guard
+                .as_ref()
+                .map_or((Vec::new(), None, Duration::ZERO), |c| {
+                    (
+                        c.stats.clone(),
+                        c.cache.as_ref().map(|k| k.stats()),
+                        c.compile_wall,
+                    )
+                })
         });
         Stats {
             engine: self.config.engine.name(),
             tier,
             cache,
             compile_time: functions.iter().map(|f| f.compile_time).sum(),
+            compile_wall_time: wall,
             code_size: functions.iter().map(|f| f.code_size).sum(),
             functions,
             load_time: self.load_time,

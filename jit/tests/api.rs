@@ -305,6 +305,60 @@ fn jit_compiles_lazily_or_eagerly_and_reports_each_function() {
     );
 }
 
+/// `count` functions `f0 .. f{count-1}`, each a little different, and a `main` that calls
+/// every one and sums what they return (printing every 100th partial sum).
+fn many_functions(count: usize) -> String {
+    let mut src = String::new();
+    for k in 0..count {
+        src += &format!(
+            "func f{k}(x: i64) -> i64 {{\n    reg i: i64\nloop:\n    bge i, {n}, done\n    mul x, x, {m}\n    xor x, x, i\n    add i, i, 1\n    jmp loop\ndone:\n    ret x\n}}\n",
+            n = k % 7 + 1,
+            m = 2 * k + 3
+        );
+    }
+    src += "func main() -> i64 {\n    reg s: i64, r: i64\n";
+    for k in 0..count {
+        src += &format!("    call r, f{k}(s)\n    add s, s, r\n");
+        if k % 100 == 99 {
+            src += "    println s\n";
+        }
+    }
+    src += "    ret s\n}\n";
+    src
+}
+
+#[test]
+fn functions_compiled_on_several_threads_are_the_same_code() {
+    let src = many_functions(700);
+    let run = |threads: usize| {
+        let config = Config::new()
+            .engine(EngineKind::Jit)
+            .capture_output()
+            .compile_threads(threads);
+        let mut inst = Instance::from_text(config, &src, "many", Linker::new()).unwrap();
+        let ret = inst.call("main", &[]).unwrap();
+        let s = inst.stats();
+        assert_eq!(s.functions.iter().filter(|f| f.compiles == 1).count(), 701);
+        assert!(s.compile_wall_time > std::time::Duration::ZERO);
+        let sizes: Vec<usize> = s.functions.iter().map(|f| f.code_size).collect();
+        (ret, String::from_utf8(inst.take_output()).unwrap(), sizes)
+    };
+    let one = run(1);
+    assert_eq!(one.1.lines().count(), 7, "{}", one.1);
+    // Same results and the same machine code, function by function, however many threads.
+    assert_eq!(one, run(4));
+    assert_eq!(one, run(0));
+    let interp = {
+        let config = Config::new().engine(EngineKind::Interp).capture_output();
+        let mut inst = Instance::from_text(config, &src, "many", Linker::new()).unwrap();
+        (
+            inst.call("main", &[]).unwrap(),
+            String::from_utf8(inst.take_output()).unwrap(),
+        )
+    };
+    assert_eq!((one.0, one.1), interp);
+}
+
 #[test]
 fn calli_reaches_a_function_nothing_compiled_yet() {
     // `double` is neither called directly nor named by `fref` anywhere, so a lazy JIT has not

@@ -96,7 +96,14 @@ pub(crate) struct NativeCode {
     module: Option<JITModule>,
     env: ModuleEnv,
     ctx: Context,
+    /// Contexts a batch of functions is translated into, then compiled in parallel.
+    pool: Vec<Context>,
     fctx: FunctionBuilderContext,
+    /// Threads compiling a batch (`Config::compile_threads`).
+    threads: usize,
+    /// Wall-clock time spent compiling (at most the sum of the functions' times, which
+    /// counts each thread's share).
+    pub compile_wall: Duration,
     /// Replaced (not changed in place) when a redefinition changes the function count, so a
     /// reader holding the old one never sees it resized.
     pub table: Arc<CodeTable>,
@@ -121,6 +128,10 @@ pub(crate) struct NativeCode {
     /// `Config::refuse_to_compile`.
     refuse: Option<String>,
 }
+
+/// Functions translated before a batch is compiled in parallel: enough to keep every thread
+/// busy, few enough that the contexts (IR and machine code each) stay small in memory.
+const BATCH: usize = 256;
 
 /// A module is rebuilt once this many redefinitions have left dead code in it (or twice as
 /// many as it has live functions, if more), so memory stays flat however long a REPL runs, at
@@ -222,6 +233,7 @@ impl NativeCode {
     /// persistent cache and the test seam `refuse_to_compile`.
     pub fn configure(&mut self, config: &crate::Config) -> std::io::Result<()> {
         self.refuse = config.refuse_to_compile.clone();
+        self.threads = config.compile_thread_count();
         match &config.cache_dir {
             Some(dir) => self.open_cache(dir, config.cache_max_bytes),
             None => Ok(()),
@@ -295,9 +307,12 @@ impl NativeCode {
         let table = Arc::new(CodeTable::new(bc, &mut env.sigs));
         Ok(NativeCode {
             ctx: module.make_context(),
+            pool: Vec::new(),
             module: Some(module),
             env,
             fctx: FunctionBuilderContext::new(),
+            threads: codegen::default_threads(),
+            compile_wall: Duration::ZERO,
             table,
             stats: bc
                 .funcs
@@ -373,6 +388,7 @@ impl NativeCode {
             gdb_images,
             isa,
             cache,
+            compile_wall,
             ..
         } = self;
         let module = module.as_mut().expect("module lives until drop");
@@ -391,6 +407,7 @@ impl NativeCode {
         let _ = hits;
         module.finalize_definitions()?;
         stats[func].compile_time += start.elapsed();
+        *compile_wall += start.elapsed();
         let trampoline = module.get_finalized_function(tid);
         if observe.any() {
             let line = bc.funcs[func]
@@ -505,6 +522,8 @@ impl NativeCode {
         fresh.generation = self.generation + 1;
         fresh.cache = self.cache.take();
         fresh.refuse = self.refuse.take();
+        fresh.threads = self.threads;
+        fresh.compile_wall = self.compile_wall;
         fresh.stats = std::mem::take(&mut self.stats);
         fresh.stats.resize(bc.funcs.len(), FuncStats::default());
         for (st, f) in fresh.stats.iter_mut().zip(&bc.funcs) {
@@ -538,6 +557,7 @@ impl NativeCode {
         let with_trampolines = self.one_at_a_time;
         self.note_compiled(which);
         let g = self.generation;
+        let wall = Instant::now();
         let mut tramp_ids = Vec::with_capacity(which.len());
         // Line tables of each body and trampoline, for the profiler and debugger files.
         let mut pieces = Vec::new();
@@ -545,43 +565,80 @@ impl NativeCode {
             module,
             env,
             ctx,
+            pool,
             fctx,
             stats,
             observe,
             gdb_images,
             isa,
             cache,
+            threads,
             ..
         } = self;
         let module = module.as_mut().expect("module lives until drop");
-        for &i in which {
-            let start = Instant::now();
-            let name = &bc.funcs[i].name;
-            codegen::translate_function(module, bc, env, i, ctx, fctx)?;
-            let mut hit = define_compiled(module, isa, cache, ctx, env.body_ids[i], name)?;
-            let size = ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
-            let piece = observe.piece(ctx, module.isa(), &bc.funcs[i].regs);
-            let mut tpiece = None;
-            if with_trampolines {
-                let (tid, tramp_hit) =
-                    define_trampoline(module, bc, env, isa, cache, ctx, fctx, i, g)?;
-                tramp_ids.push(tid);
-                hit &= tramp_hit;
-                tpiece = Some(observe.piece(ctx, module.isa(), &[]));
+        // Translate a batch (which needs the module), compile it (on several threads unless
+        // through the cache, which is one store), then define each body in order.
+        for batch in which.chunks(BATCH) {
+            while pool.len() < batch.len() {
+                pool.push(module.make_context());
             }
-            if observe.any() {
-                pieces.push((piece, tpiece));
+            let contexts = &mut pool[..batch.len()];
+            let mut spent = Vec::with_capacity(batch.len());
+            for (&i, c) in batch.iter().zip(contexts.iter_mut()) {
+                let start = Instant::now();
+                codegen::translate_function(module, bc, env, i, c, fctx)?;
+                spent.push(start.elapsed());
             }
-            let st = &mut stats[i];
-            st.compile_time += start.elapsed();
-            st.code_size = size;
-            if hit {
-                st.cache_loads += 1;
-            } else {
-                st.compiles += 1;
+            let mut hits = vec![false; batch.len()];
+            match cache {
+                None => {
+                    let times =
+                        codegen::compile_batch(&**isa, contexts, *threads).map_err(|e| {
+                            CodegenError::Cranelift {
+                                func: bc.funcs[batch[e.index]].name.clone(),
+                                message: e.message,
+                            }
+                        })?;
+                    spent.iter_mut().zip(times).for_each(|(s, t)| *s += t);
+                }
+                Some(_) => {
+                    for (k, (&i, c)) in batch.iter().zip(contexts.iter_mut()).enumerate() {
+                        let start = Instant::now();
+                        hits[k] = compile_cached(isa, cache, c, &bc.funcs[i].name)?;
+                        spent[k] += start.elapsed();
+                    }
+                }
+            }
+            for (k, &i) in batch.iter().enumerate() {
+                let start = Instant::now();
+                let c = &pool[k];
+                codegen::define_placed(module, c, env.body_ids[i])?;
+                let size = c.compiled_code().map_or(0, |c| c.code_buffer().len());
+                let piece = observe.piece(c, module.isa(), &bc.funcs[i].regs);
+                let mut hit = hits[k];
+                let mut tpiece = None;
+                if with_trampolines {
+                    let (tid, tramp_hit) =
+                        define_trampoline(module, bc, env, isa, cache, ctx, fctx, i, g)?;
+                    tramp_ids.push(tid);
+                    hit &= tramp_hit;
+                    tpiece = Some(observe.piece(ctx, module.isa(), &[]));
+                }
+                if observe.any() {
+                    pieces.push((piece, tpiece));
+                }
+                let st = &mut stats[i];
+                st.compile_time += spent[k] + start.elapsed();
+                st.code_size = size;
+                if hit {
+                    st.cache_loads += 1;
+                } else {
+                    st.compiles += 1;
+                }
             }
         }
         module.finalize_definitions()?;
+        self.compile_wall += wall.elapsed();
         if observe.any() {
             let mut records = Vec::with_capacity(2 * which.len());
             for (k, (&i, (piece, tpiece))) in which.iter().zip(pieces).enumerate() {
@@ -635,6 +692,7 @@ impl NativeCode {
             gdb_images,
             isa,
             cache,
+            compile_wall,
             ..
         } = self;
         let module = module.as_mut().expect("module lives until drop");
@@ -643,6 +701,7 @@ impl NativeCode {
         let tpiece = observe.piece(ctx, module.isa(), &[]);
         module.finalize_definitions()?;
         stats[i].compile_time += start.elapsed();
+        *compile_wall += start.elapsed();
         let t = module.get_finalized_function(tid);
         if observe.any() {
             let record = trampoline_record(&bc.funcs[i].name, t, tpiece, CodeKind::Func(i as u32));
@@ -752,6 +811,19 @@ fn define_compiled(
     id: FuncId,
     name: &str,
 ) -> Result<bool, CodegenError> {
+    let hit = compile_cached(isa, cache, ctx, name)?;
+    codegen::define_placed(module, ctx, id)?;
+    Ok(hit)
+}
+
+/// Compiles `ctx.func`, through the persistent cache if there is one; returns whether the code
+/// came from the cache.
+fn compile_cached(
+    isa: &OwnedTargetIsa,
+    cache: &mut Option<CodeCache>,
+    ctx: &mut Context,
+    name: &str,
+) -> Result<bool, CodegenError> {
     let failed = |message: String| CodegenError::Cranelift {
         func: name.to_string(),
         message,
@@ -771,7 +843,6 @@ fn define_compiled(
             hit
         }
     };
-    codegen::define_placed(module, ctx, id)?;
     Ok(hit)
 }
 
