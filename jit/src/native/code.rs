@@ -96,8 +96,6 @@ pub(crate) struct NativeCode {
     module: Option<JITModule>,
     env: ModuleEnv,
     ctx: Context,
-    /// Contexts a batch of functions is translated into, then compiled in parallel.
-    pool: Vec<Context>,
     fctx: FunctionBuilderContext,
     /// Threads compiling a batch (`Config::compile_threads`).
     threads: usize,
@@ -307,7 +305,6 @@ impl NativeCode {
         let table = Arc::new(CodeTable::new(bc, &mut env.sigs));
         Ok(NativeCode {
             ctx: module.make_context(),
-            pool: Vec::new(),
             module: Some(module),
             env,
             fctx: FunctionBuilderContext::new(),
@@ -565,7 +562,6 @@ impl NativeCode {
             module,
             env,
             ctx,
-            pool,
             fctx,
             stats,
             observe,
@@ -577,7 +573,9 @@ impl NativeCode {
         } = self;
         let module = module.as_mut().expect("module lives until drop");
         // Translate a batch (which needs the module), compile it (on several threads unless
-        // through the cache, which is one store), then define each body in order.
+        // through the cache, which is one store), then define each body in order. The
+        // contexts go when done, so a long-lived instance keeps no batch's worth of IR.
+        let mut pool: Vec<Context> = Vec::new();
         for batch in which.chunks(BATCH) {
             while pool.len() < batch.len() {
                 pool.push(module.make_context());
