@@ -19,7 +19,7 @@ func nothing() {
     ret
 }
 func main(n: i64) -> i64 {
-    reg i: i64, a: i64, b: i64, c: i64, f: f64, g: f64, s: sil, t: sil
+    reg i: i64, a: i64, b: i64, c: i64, f: f64, g: f64, h: f64, s: sil, t: sil
     mov i, 0
     mov a, 7
 loop:
@@ -50,6 +50,10 @@ loop:
     add g, f, 1.5
     sub g, g, f
     mul g, g, f
+    mul h, g, f
+    add g, g, h
+    mul h, g, f
+    sub g, g, h
     div g, g, 3.0
     min g, g, f
     max g, g, f

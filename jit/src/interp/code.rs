@@ -479,6 +479,22 @@ pub(crate) enum Op {
         b: Slot,
         t: u32,
     },
+    /// `mul t, x, y` then `add s, o, t` (or `add s, t, o`: the same sum, but for the bits of a
+    /// NaN, which may differ) on f64, fused (`decode::fuse_mul_add`): both results rounded and
+    /// written as the two ops would (this is not a fused multiply-add). Replaces
+    /// the `mul` and skips the `add` it was fused with, which stays for jumps to it. `ts` is
+    /// `t | s << 16`, `xy` is `x | y << 16` (`pack_dk`).
+    MulAddF {
+        ts: u32,
+        xy: u32,
+        o: Slot,
+    },
+    /// The same with `sub s, o, t`.
+    MulSubF {
+        ts: u32,
+        xy: u32,
+        o: Slot,
+    },
 
     /// `d = [a + off]`, one op per width and extension (f64 loads as `LoadI64`, sil as
     /// `LoadU8`): each its own handler, with no second dispatch on the kind.
@@ -1115,6 +1131,18 @@ impl Op {
                 f(b);
                 if let Some(packed) = pack_dk(d, k) {
                     *dk = packed;
+                }
+            }
+            MulAddF { ts, xy, o } | MulSubF { ts, xy, o } => {
+                let ((mut t, mut s), (mut x, mut y)) = (unpack_dk(*ts), unpack_dk(*xy));
+                // The two destinations first: `t`, then `s`.
+                f(&mut t);
+                f(&mut s);
+                f(&mut x);
+                f(&mut y);
+                f(o);
+                if let (Some(a), Some(b)) = (pack_dk(t, s), pack_dk(x, y)) {
+                    (*ts, *xy) = (a, b);
                 }
             }
             MemCopy { dst, src, n } => {

@@ -73,6 +73,10 @@ impl Program {
         if opts == DecodeOptions::default() {
             p.inline_leaves();
         }
+        // After inlining, which copies only single-result ops.
+        for code in &mut p.funcs {
+            fuse_mul_add(&mut code.ops);
+        }
         p.validate()?;
         if super::threaded::FORWARDS {
             for fi in 0..p.funcs.len() {
@@ -867,6 +871,34 @@ fn peephole(ops: &mut [Op]) {
     }
 }
 
+/// `mul t, x, y` on f64 followed by `add s, o, t`, `add s, t, o` or `sub s, o, t` becomes one
+/// op (`MulAddF`, `MulSubF`) in the `mul`'s place, which skips the `add`: one
+/// dispatch fewer in dot products and polynomial steps, with both results rounded and written
+/// as before. The `add` stays where it was, so a jump to it still finds it. Neither adds nor
+/// removes an op; slots must fit the packed fields (16 bits).
+fn fuse_mul_add(ops: &mut [Op]) {
+    for i in 0..ops.len().saturating_sub(1) {
+        let Op::MulF { d: t, a: x, b: y } = ops[i] else {
+            continue;
+        };
+        // `(s, o, subtract)`.
+        let (s, o, sub) = match ops[i + 1] {
+            Op::AddF { d, a, b } if b == t => (d, a, false),
+            // The sum the other way round: equal but for a NaN's bits, which may differ.
+            Op::AddF { d, a, b } if a == t => (d, b, false),
+            Op::SubF { d, a, b } if b == t => (d, a, true),
+            _ => continue,
+        };
+        if let (Some(ts), Some(xy)) = (pack_dk(t, s), pack_dk(x, y)) {
+            ops[i] = if sub {
+                Op::MulSubF { ts, xy, o }
+            } else {
+                Op::MulAddF { ts, xy, o }
+            };
+        }
+    }
+}
+
 /// Which of the threaded handlers' forwarding registers holds an op's result: `acc` (an
 /// integer), `facc` (an f64), or both.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -1104,6 +1136,46 @@ mod tests {
         // and `l18`.
         assert_eq!(count(|o| matches!(o, Op::AddBltI { .. })), 4, "{ops:#?}");
         assert_eq!(count(|o| matches!(o, Op::AddBleI { .. })), 3, "{ops:#?}");
+    }
+
+    #[test]
+    fn f64_products_fuse_with_the_add_or_sub_that_takes_them() {
+        let src = include_str!("../../../tests/programs/interp_mul_add.sil");
+        let m = bytecode::parse(src, "t").expect("parses");
+        bytecode::verify(&m).expect("verifies");
+        let p = Program::decode(&m).expect("decodes");
+        let ops = |name: &str| {
+            p.funcs[p.names.iter().position(|n| n == name).unwrap()]
+                .ops
+                .clone()
+        };
+        let fused = |name: &str| {
+            ops(name)
+                .iter()
+                .filter(|o| matches!(o, Op::MulAddF { .. } | Op::MulSubF { .. }))
+                .count()
+        };
+        // dot: 1; poly: 3 (the last a sub); shared: all 5 pairs; into_add: the loop's pair,
+        // though the add is a jump target (it stays, for the jump).
+        assert_eq!(
+            [
+                fused("dot"),
+                fused("poly"),
+                fused("shared"),
+                fused("into_add")
+            ],
+            [1, 3, 5, 1]
+        );
+        let poly = ops("poly");
+        assert!(poly.iter().any(|o| matches!(o, Op::MulSubF { .. })));
+        let into_add = ops("into_add");
+        let at = into_add
+            .iter()
+            .position(|o| matches!(o, Op::MulAddF { .. }))
+            .unwrap();
+        assert!(matches!(into_add[at + 1], Op::AddF { .. }), "{into_add:#?}");
+        // The mul of `x` by 2.0 is followed by an integer add: not fused.
+        assert!(into_add.iter().any(|o| matches!(o, Op::MulF { .. })));
     }
 
     #[test]

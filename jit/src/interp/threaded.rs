@@ -701,6 +701,26 @@ macro_rules! add_branch {
 add_branch!(add_blt_i, AddBltI, |x, y| x < y);
 add_branch!(add_ble_i, AddBleI, |x, y| x <= y);
 
+/// `mul t, x, y` then `s = e(o, t)`, with the `add` or `sub` it was fused with skipped.
+/// Written in the ops' order, so any of the slots may be the same.
+macro_rules! mul_then {
+    ($name:ident, $Var:ident, |$o:ident, $t:ident| $e:expr) => {
+        handler!($name, $Var { ts, xy, o }, |ip, fp, mem, st, acc, facc| {
+            let ((t, s), (x, y)) = (unpack_dk(ts), unpack_dk(xy));
+            let $t = f64::from_bits(get(fp, x)) * f64::from_bits(get(fp, y));
+            set(fp, t, $t.to_bits());
+            let $o = f64::from_bits(get(fp, o));
+            let r: f64 = $e;
+            set(fp, s, r.to_bits());
+            // The fused `add` (or `sub`) is the next op: it is skipped. It is no terminator,
+            // so an op follows it.
+            next(ip.add(2), fp, mem, st, acc, r)
+        });
+    };
+}
+mul_then!(mul_add_f, MulAddF, |o, t| o + t);
+mul_then!(mul_sub_f, MulSubF, |o, t| o - t);
+
 load!(load_i64, LoadI64 [S, F], u64, |x| x);
 load!(load_i64_acc, LoadI64Acc [A, F], u64, |x| x);
 load!(load_i32_acc, LoadI32Acc[A], i32, |x| x as i64 as u64);
@@ -1036,6 +1056,8 @@ const fn build_handlers() -> [Handler; 256] {
         ble_f: BleF { a, b, t },
         add_blt_i: AddBltI { dk, b, t },
         add_ble_i: AddBleI { dk, b, t },
+        mul_add_f: MulAddF { ts, xy, o },
+        mul_sub_f: MulSubF { ts, xy, o },
         load_i64: LoadI64 { d, a, off },
         load_i32: LoadI32 { d, a, off },
         load_u32: LoadU32 { d, a, off },
