@@ -171,7 +171,7 @@ pub fn compile_with_debug(
     let threads = codegen::default_threads();
     let mut pool: Vec<Context> = Vec::new();
     let indices: Vec<usize> = (0..bc.funcs.len()).collect();
-    for batch in indices.chunks(BATCH) {
+    for batch in indices.chunks(codegen::BATCH) {
         while pool.len() < batch.len() {
             pool.push(m.make_context());
         }
@@ -271,9 +271,6 @@ fn check_symbol_clashes(bc: &BcModule) -> Result<(), AotError> {
     }
     Ok(())
 }
-
-/// Function bodies translated before a batch is compiled in parallel.
-const BATCH: usize = 256;
 
 /// Compiles `ctx.func` as `id`, collecting the listings and (if asked for) debug information;
 /// `sil` is the `.sil` function, for its body.

@@ -26,7 +26,7 @@ pub use dwarf::{DebugFunc, DebugVar, VarLoc, variables, write_dwarf};
 pub use imports::{Imports, helper_names};
 pub use lines::{LineRow, annotated_clif, line_table};
 pub use listing::{asm_listing, referenced_names};
-pub use parallel::{BatchError, compile_batch, default_threads};
+pub use parallel::{BATCH, BatchError, compile_batch, default_threads};
 
 use bytecode::{Module as BcModule, Type};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, UserFuncName, types};

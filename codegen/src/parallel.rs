@@ -13,6 +13,10 @@ use cranelift_codegen::isa::TargetIsa;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// Functions a backend translates before compiling them as one batch: enough to keep every
+/// thread busy, few enough that the contexts (IR and machine code each) stay small in memory.
+pub const BATCH: usize = 256;
+
 /// Functions a thread takes from the batch at a time: small enough to balance the threads
 /// when a few functions are much larger than the rest, large enough that the lock is cold.
 const CHUNK: usize = 4;

@@ -127,10 +127,6 @@ pub(crate) struct NativeCode {
     refuse: Option<String>,
 }
 
-/// Functions translated before a batch is compiled in parallel: enough to keep every thread
-/// busy, few enough that the contexts (IR and machine code each) stay small in memory.
-const BATCH: usize = 256;
-
 /// A module is rebuilt once this many redefinitions have left dead code in it (or twice as
 /// many as it has live functions, if more), so memory stays flat however long a REPL runs, at
 /// an amortised cost of recompiling a few live functions per redefinition.
@@ -576,7 +572,7 @@ impl NativeCode {
         // through the cache, which is one store), then define each body in order. The
         // contexts go when done, so a long-lived instance keeps no batch's worth of IR.
         let mut pool: Vec<Context> = Vec::new();
-        for batch in which.chunks(BATCH) {
+        for batch in which.chunks(codegen::BATCH) {
             while pool.len() < batch.len() {
                 pool.push(module.make_context());
             }
