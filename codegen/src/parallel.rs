@@ -73,7 +73,11 @@ pub fn compile_batch(
         }
     };
     let first_error = std::thread::scope(|s| {
-        let helpers: Vec<_> = (1..threads).map(|_| s.spawn(worker)).collect();
+        // A helper the system will not start (a thread limit, no memory) is one fewer: the
+        // work queue is shared, so the others (the caller's thread at least) do its share.
+        let helpers: Vec<_> = (1..threads)
+            .map_while(|_| std::thread::Builder::new().spawn_scoped(s, worker).ok())
+            .collect();
         let mut results = vec![worker()];
         results.extend(helpers.into_iter().map(|h| {
             h.join()
